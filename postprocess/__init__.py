@@ -1,0 +1,3 @@
+"""Post-processing: result tables, maps, curves, renders and the study report."""
+
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
