@@ -21,6 +21,7 @@ from meshes.spec import (
     MeshSpec,
     NeedlePathSpec,
     NoduleSpec,
+    artery_model_from_dict,
 )
 
 
@@ -37,7 +38,8 @@ def __getattr__(name: str):
 __all__ = [
     "NEEDLE_GAUGES_MM", "ArteryModelSpec", "ArterySpec", "BalloonModelSpec", "BalloonSpec",
     "CalcificationSpec", "CrossSection", "MeshSpec", "NeedlePathSpec", "NoduleSpec",
-    "as_calcification", "calcification_for_grade", "known_grades", "TaggedMesh",
+    "artery_model_from_dict", "as_calcification", "calcification_for_grade", "known_grades",
+    "TaggedMesh",
     "load_artery_mesh", "load_balloon_mesh", "mesh_summary", "region_volumes", "boundary_areas",
     "cell_sizes", "cache_root",
 ]

@@ -370,7 +370,7 @@ def build_balloon(spec: BalloonModelSpec, *, name: str = "balloon") -> BuildInfo
         info.regions[key] = tag
     for _, cv in gmsh.model.getEntities(1):
         zmin, zmax = gmsh.model.getBoundingBox(1, cv)[2::3]
-        if abs(zmax - zmin) < 1e-9 and abs(abs(zmin) - zc) < 1e-9:
+        if abs(zmax - zmin) < 1e-5 and abs(abs(zmin) - zc) < 1e-5:
             key = "neck_proximal" if zmin < 0 else "neck_distal"
             gmsh.model.addPhysicalGroup(1, [cv], BALLOON_BOUNDARY_TAGS[key], name=key)
             info.boundaries[key] = BALLOON_BOUNDARY_TAGS[key]

@@ -293,3 +293,14 @@ class CrossSection:
         rad = self.r_lumen + 0.5 * self.spec.artery.flap_thickness_mm
         a = math.radians(n.position_deg)
         return (self.x_a + rad * math.cos(a), rad * math.sin(a), n.axial_mm)
+
+
+def balloon_film_areas(balloon) -> dict[str, float]:
+    """Exact areas (mm^2) of the balloon film's body and conical ends (a ``BalloonSpec``)."""
+    r, rn = 0.5 * balloon.diameter_mm, 0.5 * balloon.neck_diameter_mm
+    cone = math.pi * (r + rn) * math.hypot(balloon.cone_length_mm, r - rn)
+    return {
+        "film_body": 2.0 * math.pi * r * balloon.body_length_mm,
+        "film_cone_proximal": cone,
+        "film_cone_distal": cone,
+    }

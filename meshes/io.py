@@ -27,7 +27,7 @@ from dolfinx.io import gmsh as gmshio
 from mpi4py import MPI
 
 from meshes import build
-from meshes.geometry import CrossSection
+from meshes.geometry import CrossSection, balloon_film_areas
 from meshes.spec import ArteryModelSpec, BalloonModelSpec, canonical_json
 
 
@@ -197,9 +197,12 @@ def mesh_summary(tm: TaggedMesh, spec=None) -> dict:
         "min_sicn": tm.meta.get("min_sicn"),
         "mean_sicn": tm.meta.get("mean_sicn"),
         "region_volumes_mm3": region_volumes(tm),
+        "measure": "area_mm2" if tdim == 2 else "volume_mm3",
     }
     if isinstance(spec, ArteryModelSpec):
         summary["exact_volumes_mm3"] = CrossSection(spec).region_volumes()
+    elif isinstance(spec, BalloonModelSpec):
+        summary["exact_volumes_mm3"] = balloon_film_areas(spec.balloon)
     return summary
 
 

@@ -319,3 +319,41 @@ def replace(spec, **changes):
     """``dataclasses.replace`` that re-runs validation (frozen dataclasses re-validate on init)."""
     return dataclasses.replace(spec, **changes)
 
+
+
+def _build(cls, owner: str, table: dict | None):
+    table = dict(table or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ValueError(f"{owner}.{unknown[0]} is not a known field: allowed {sorted(names)}")
+    return cls(**table)
+
+
+def artery_model_from_dict(d: dict) -> ArteryModelSpec:
+    """Build an :class:`ArteryModelSpec` from nested tables (as in a study or ``--spec`` file).
+
+    ``calcification`` may be a grade string (``"pacss-3"``) or a table, optionally with ``grade``
+    plus overrides.
+    """
+    from meshes.grades import as_calcification
+
+    d = dict(d)
+    allowed = {"artery", "balloon", "calcification", "needle", "mesh"}
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ValueError(f"{unknown[0]} is not a known section: allowed {sorted(allowed)}")
+    calc = d.get("calcification", {})
+    if isinstance(calc, dict):
+        names = {f.name for f in dataclasses.fields(CalcificationSpec)}
+        bad = sorted(set(calc) - names)
+        if bad:
+            raise ValueError(
+                f"calcification.{bad[0]} is not a known field: allowed {sorted(names)}")
+    return ArteryModelSpec(
+        artery=_build(ArterySpec, "artery", d.get("artery")),
+        balloon=_build(BalloonSpec, "balloon", d.get("balloon")),
+        calcification=as_calcification(calc),
+        needle=_build(NeedlePathSpec, "needle", d.get("needle")),
+        mesh=_build(MeshSpec, "mesh", d.get("mesh")),
+    )
