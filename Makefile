@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/nre mesh --grade pacss-3 --out results/demo-mesh
+	@echo "demo: wrote results/demo-mesh (summary.json, regions.png, mesh.vtu, mesh.inp, mesh.msh)"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -34,7 +35,7 @@ test-serial: venv
 	$(BIN)/python -m pytest -q
 
 test-mpi: venv
-	$(BIN)/mpirun -n $(NP) $(BIN)/python -m pytest -q -m mpi -p no:cacheprovider
+	timeout 3000 $(BIN)/mpirun -n $(NP) $(BIN)/python -m pytest -q -m mpi -p no:cacheprovider
 
 test: lint test-serial test-mpi
 

@@ -115,7 +115,9 @@ def _load(spec, builder: Callable, comm: MPI.Comm, cache_dir, use_cache: bool) -
             }
             gmsh.write(str(tmp / "model.msh"))
         meta = comm.bcast(meta, root=0)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3)
+        # shared_facet ghosts, as XDMF reads give: interface (dS) integrals need them
+        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
+        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
     finally:
         if started_here:
             gmsh.finalize()

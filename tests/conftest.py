@@ -34,3 +34,24 @@ def shared_tmp(request) -> pathlib.Path:
 def _isolated_cache(monkeypatch, shared_tmp):
     """Each test gets its own mesh/form cache unless it asks for another one."""
     monkeypatch.setenv("NRE_CACHE_DIR", os.fspath(shared_tmp / "cache"))
+
+
+@pytest.fixture(scope="session")
+def session_cache() -> pathlib.Path:
+    """A mesh cache shared by every test of one run (and every rank)."""
+    comm = MPI.COMM_WORLD
+    path = tempfile.mkdtemp(prefix="nre-session-") if comm.rank == 0 else None
+    path = pathlib.Path(comm.bcast(path, root=0))
+    yield path
+    comm.barrier()
+    if comm.rank == 0:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_runtest_logreport(report):
+    """Under mpirun, a test that fails on one rank would leave the others waiting in a
+    collective forever: print the failure on that rank and abort the whole run at once."""
+    comm = MPI.COMM_WORLD
+    if comm.size > 1 and report.failed:
+        print(f"\n[rank {comm.rank}] FAILED {report.nodeid}\n{report.longreprtext}", flush=True)
+        comm.Abort(1)
