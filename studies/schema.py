@@ -1,10 +1,10 @@
 """The study-file schema: typed, ranged, defaulted entries addressed by key path.
 
-A study file is a nested TOML document. Every leaf the toolkit understands is a
-:class:`Field` registered in a :class:`Schema` under its dotted path (``"base.balloon.pressure_atm"``),
-with a type, an optional range or list of choices, a default and a unit. Sections (``base.balloon``)
-exist implicitly as the prefixes of registered fields, so a module that adds a capability adds its
-inputs with :meth:`Schema.add` and the validator knows them; everything else is an unknown key.
+A study file is a nested TOML document. Every leaf the toolkit understands is a :class:`Field`
+registered in a :class:`Schema` under its dotted path (``"base.balloon.pressure_atm"``), with a
+type, an optional range or list of choices, a default and a unit. Sections (``base.balloon``)
+exist implicitly as the prefixes of registered fields, so a module that adds a capability adds
+its inputs with :meth:`Schema.add` and the validator knows them; anything else is an unknown key.
 
 The module-level :data:`SCHEMA` is the registry the study loader uses. Case-kind modules register
 their ``base.*`` fields in it when they are imported (see :mod:`studies.kinds`).

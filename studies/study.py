@@ -96,12 +96,12 @@ class Study:
         """Estimated core-seconds of ``case`` (sum over its kinds)."""
         return sum(get_kind(k).cost_core_s(case.params) for k in case.solve)
 
-    def parallel_cases(self, cores: int | None = None) -> int:
+    def parallel_cases(self, cores: int | None = None, ranks: int | None = None) -> int:
         """Cases run at once locally: ``run.parallel_cases`` or what the cores allow."""
         if self.run["parallel_cases"]:
             return self.run["parallel_cases"]
         cores = cores or os.cpu_count() or 1
-        return max(1, cores // self.run["ranks"])
+        return max(1, cores // (ranks or self.run["ranks"]))
 
 
 def load_study(path: str | os.PathLike, *, results_dir: str | os.PathLike | None = None) -> Study:
