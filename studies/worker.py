@@ -46,8 +46,10 @@ _REPO = Path(__file__).resolve().parent.parent
 #: Returned by :func:`supervise_case` for a case it did not run (done already, or claimed).
 SKIPPED = "skipped"
 
-#: Seconds an erring rank waits for the others to agree before aborting the MPI job.
-_AGREE_TIMEOUT_S = 30.0
+#: Seconds an erring rank waits for the others to agree before aborting the MPI job. The case
+#: has failed either way; waiting only buys a clean exit when every rank failed alike, and the
+#: erring rank's reason and traceback are in its error file for the supervisor.
+_AGREE_TIMEOUT_S = 5.0
 #: Seconds a terminated worker gets to write its interrupted outcome before SIGKILL.
 _GRACE_S = 10.0
 #: FFCx waits this long for another process compiling the same form (default 10 s is too
@@ -213,13 +215,18 @@ def _worker_main(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------- supervisor --
 
 
+try:  # resolved here, not in the forked child, where loading a library could deadlock
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _PRCTL = None
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:  # pragma: no cover  (runs in the child before exec)
-    # PR_SET_PDEATHSIG: if the runner is killed (even with SIGKILL) mpirun dies too, and hydra
-    # then takes the ranks down, so a killed runner leaves no orphan holding a case.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-    except OSError:
-        pass
+    # If the runner is killed (even with SIGKILL) mpirun gets SIGKILL too, and hydra then takes
+    # the ranks down, so a killed runner leaves no orphan computing a case.
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def launch_prefix(launcher: str, ranks: int) -> list[str]:
@@ -378,6 +385,7 @@ def _build_record(store, cid, outcome, rc, interrupted, workdir, cmd, owner, ran
         if errors:
             status = "failed"
             reason = "; ".join(f"rank {e['rank']}: {e['reason']}" for e in errors)
+            outcome = {"traceback": errors[0].get("traceback")}
         else:
             status = "failed"
             reason = f"worker exited with code {rc} before writing its outcome"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
-
 import re
 from pathlib import Path
+
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 import pytest
 
