@@ -50,8 +50,9 @@ SKIPPED = "skipped"
 #: has failed either way; waiting only buys a clean exit when every rank failed alike, and the
 #: erring rank's reason and traceback are in its error file for the supervisor.
 _AGREE_TIMEOUT_S = 5.0
-#: Seconds a terminated worker gets to write its interrupted outcome before SIGKILL.
-_GRACE_S = 10.0
+#: Seconds a terminated worker gets to write its interrupted outcome before SIGKILL. Short:
+#: Slurm's KillWait (30 s by default, often less) bounds the supervisor's own time to record.
+_GRACE_S = 2.0
 #: FFCx waits this long for another process compiling the same form (default 10 s is too
 #: short when many Slurm tasks start at once on a shared cache).
 _JIT_TIMEOUT_S = 900
