@@ -14,6 +14,8 @@ import sys
 #: Modules that add subcommands, in the order ``nre --help`` lists them.
 COMMAND_MODULES = (
     "meshes.cli",
+    "studies.commands",
+    "hpc.slurm_cli",
 )
 
 

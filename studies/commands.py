@@ -1,0 +1,156 @@
+"""``nre study ...``: check, run, status, aggregate, bless and compare (thin CLI over studies)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+__all__ = ["register", "resolve_target"]
+
+
+def register(subparsers) -> None:
+    """Add ``nre study`` and its subcommands."""
+    study = subparsers.add_parser("study", help="define, check, run and inspect parameter sweeps")
+    sub = study.add_subparsers(dest="study_command", metavar="ACTION")
+    sub.required = True
+
+    p = sub.add_parser("check", help="validate a study file; print its cases and their cost")
+    p.add_argument("file")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    p.set_defaults(handler=_check)
+
+    p = sub.add_parser("run", help="run the missing/failed cases locally under MPI")
+    p.add_argument("file")
+    p.add_argument("--results", help="results folder (default: study.results_dir)")
+    p.add_argument("--force", action="store_true", help="rerun cases that are done")
+    p.add_argument("--parallel", type=int, help="cases at once (default: run.parallel_cases)")
+    p.add_argument("--ranks", type=int, help="MPI ranks per case (default: run.ranks)")
+    p.add_argument("--no-aggregate", action="store_true", help="skip the table at the end")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("status", help="list done/failed/interrupted/running/missing cases")
+    p.add_argument("target", metavar="DIR_OR_FILE")
+    p.add_argument("--results", help="results folder when giving a study file")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    p.set_defaults(handler=_status)
+
+    p = sub.add_parser("aggregate", help="write the case table (Parquet, CSV) and sweep.nc")
+    p.add_argument("target", metavar="DIR_OR_FILE")
+    p.add_argument("--results", help="results folder when giving a study file")
+    p.set_defaults(handler=_aggregate)
+
+    p = sub.add_parser("bless", help="store a finished study's results as a regression reference")
+    p.add_argument("target", metavar="DIR_OR_FILE")
+    p.add_argument("--reference", required=True, help="reference JSON (tests/references/...)")
+    p.add_argument("--results", help="results folder when giving a study file")
+    p.set_defaults(handler=_bless)
+
+    p = sub.add_parser("compare", help="compare a study's results with a regression reference")
+    p.add_argument("target", metavar="DIR_OR_FILE")
+    p.add_argument("--reference", required=True)
+    p.add_argument("--results", help="results folder when giving a study file")
+    p.set_defaults(handler=_compare)
+
+
+def resolve_target(target: str, results: str | None = None) -> tuple[Path, object | None]:
+    """``(results folder, study or None)`` for a results folder or a study file."""
+    path = Path(target)
+    if path.is_dir():
+        if not (path / "study.json").exists():
+            raise ValueError(f"{path} is not a study results folder (no study.json); "
+                             "give the study file or run it first")
+        return path.resolve(), None
+    from studies.study import load_study
+
+    study = load_study(path, results_dir=results)
+    return study.results_dir, study
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
+
+
+def _check(args: argparse.Namespace) -> int:
+    from studies.study import load_study
+
+    study = load_study(args.file)
+    costs = [study.case_cost_core_s(c) for c in study.cases]
+    total = sum(costs)
+    ranks, par = study.run["ranks"], study.parallel_cases()
+    cores = os.cpu_count() or 1
+    local_wall = total / max(1, min(cores, ranks * par))
+    print(f"study {study.name}: OK")
+    print(f"  solve: {', '.join(study.solve)}")
+    print("  grid: " + (" x ".join(f"{k} ({len(v)})" for k, v in study.grid.items()) or "-"))
+    print(f"  listed cases: {len(study.listed)}")
+    print(f"  cases: {len(study.cases)}")
+    print(f"  estimated cost: {_hours(total)} core time ({_hours(total / max(1, len(costs)))} "
+          f"per case); locally ~{_hours(local_wall)} with {par} x {ranks} rank(s) on {cores} "
+          f"core(s)")
+    print(f"  slurm: {len(study.cases)} array tasks x {study.slurm_ranks()} rank(s), "
+          f"time {study.slurm['time']}, mem {study.slurm['mem']}")
+    print(f"  results: {study.results_dir}")
+    if args.verbose:
+        for case, cost in zip(study.cases, costs, strict=True):
+            print(f"    {case.case_id}  {cost:8.1f} core-s  {case.label()}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from studies.aggregate import aggregate
+    from studies.runner import run_study
+    from studies.study import load_study
+
+    study = load_study(args.file, results_dir=args.results)
+    summary = run_study(study, force=args.force, parallel=args.parallel, ranks=args.ranks)
+    if not args.no_aggregate:
+        paths = aggregate(study.results_dir)
+        print(f"table: {paths['parquet']} (+ .csv), sweep: {paths['netcdf']}")
+    return 0 if summary.ok else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from studies.aggregate import case_rows, status_counts
+    root, study = resolve_target(args.target, args.results)
+    expected = None
+    if study is not None:  # the cases of the file as it is now
+        expected = [{"case_id": c.case_id, "index": c.index, "source": c.source, "axes": c.axes}
+                    for c in study.cases]
+    rows = case_rows(root, expected)
+    counts = status_counts(rows)
+    print(f"{root}: {len(rows)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    for row in rows:
+        if args.verbose or row["status"] != "done":
+            reason = f"  {row['reason']}" if row.get("reason") else ""
+            print(f"  {row['case_id']}  {row['status']:<11}{reason}")
+    return 0 if counts.get("done", 0) == len(rows) else 1
+
+
+def _aggregate(args: argparse.Namespace) -> int:
+    from studies.aggregate import aggregate
+
+    root, _study = resolve_target(args.target, args.results)
+    for kind, path in aggregate(root).items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def _bless(args: argparse.Namespace) -> int:
+    from studies.regression import bless
+
+    root, study = resolve_target(args.target, args.results)
+    data = bless(root, args.reference, study=str(study.path) if study else "")
+    print(f"blessed {len(data['cases'])} case(s) into {args.reference}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from studies.regression import compare
+
+    root, _study = resolve_target(args.target, args.results)
+    problems = compare(root, args.reference)
+    for line in problems:
+        print(line)
+    print("agrees with the reference" if not problems else f"{len(problems)} difference(s)")
+    return 0 if not problems else 1

@@ -1,0 +1,108 @@
+"""Schema entries the study machinery itself knows: ``study``, ``run``, ``slurm`` and a few
+``base`` inputs shared by the physics (grade, balloon pressure, needle gauge, mesh level).
+
+The physics modules add their own ``base.*`` entries to :data:`studies.schema.SCHEMA` with
+:meth:`~studies.schema.Schema.add_section` when imported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from studies.schema import SCHEMA, Field
+
+__all__ = ["GAUGES", "parse_slurm_time_min"]
+
+#: Needle gauges with tabulated diameters (DOMAIN.md).
+GAUGES = (18, 20, 21, 22)
+
+_GRADE = re.compile(r"^(pacss-[0-4]|fanelli-(90|180|270|360)-(short|long))$")
+_SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?$")
+_MEM = re.compile(r"^\d+[KMGT]?$")
+
+
+def parse_slurm_time_min(text: str) -> int:
+    """Whole minutes of a Slurm time (``MM``, ``HH:MM:SS``, ``D-HH:MM``), rounded up.
+
+    Raises:
+        ValueError: naming the value and the accepted forms.
+    """
+    m = _SLURM_TIME.match(text.strip())
+    if not m:
+        raise ValueError(f"slurm time {text!r} is not MM, HH:MM:SS or D-HH[:MM[:SS]]")
+    days, a, b, c = m.groups()
+    days = int(days or 0)
+    if days and b is None:  # D-HH
+        h, mi, s = int(a), 0, 0
+    elif c is not None:  # [D-]HH:MM:SS
+        h, mi, s = int(a), int(b), int(c)
+    elif b is not None:  # MM:SS, or D-HH:MM
+        h, mi, s = (int(a), int(b), 0) if days else (0, int(a), int(b))
+    else:  # MM
+        h, mi, s = 0, int(a), 0
+    return days * 1440 + h * 60 + mi + (1 if s else 0)
+
+
+def _check_grade(value: str) -> str | None:
+    if not _GRADE.match(value):
+        return f"{value!r} is not a grade like 'pacss-0'..'pacss-4' or 'fanelli-270-long'"
+    return None
+
+
+def _check_time(value: str) -> str | None:
+    try:
+        minutes = parse_slurm_time_min(value)
+    except ValueError as err:
+        return str(err)
+    return None if minutes >= 1 else f"slurm time {value!r} must be at least 1 minute"
+
+
+def _check_mem(value: str) -> str | None:
+    return None if _MEM.match(value) else f"{value!r} is not a Slurm memory size like '4G'"
+
+
+def _check_module_names(value: list) -> str | None:
+    bad = [v for v in value if not re.match(r"^[A-Za-z_][\w.]*$", v)]
+    return f"not module names: {bad}" if bad else None
+
+
+SCHEMA.add(
+    Field("study.name", str, doc="Name of the study (results and Slurm job names)",
+          check=lambda v: None if re.match(r"^[\w.-]+$", v) else
+          f"{v!r} may only hold letters, digits, '_', '-' and '.'"),
+    Field("study.solve", list, item=str, min_items=1,
+          doc="Case kinds each case runs, in order (registered kinds)"),
+    Field("study.results_dir", str, default="results/{name}",
+          doc="Results folder, relative to the working directory; {name} is the study name"),
+    Field("study.plugins", list, item=str, default=[], check=_check_module_names,
+          doc="Extra modules to import that register case kinds and schema fields"),
+    Field("study.description", str, default="", doc="Free text"),
+    Field("run.ranks", int, default=1, low=1, high=4096, doc="MPI ranks per case"),
+    Field("run.parallel_cases", int, default=0, low=0, high=1024,
+          doc="Cases run at once locally; 0 = as many as the cores allow"),
+    Field("run.case_timeout_s", float, default=0.0, low=0.0, unit="s",
+          doc="Wall-clock limit per case in a local run (0 = none); over it the case is "
+              "recorded as interrupted"),
+    Field("slurm.partition", str, default="", doc="Partition ('' = the cluster default)"),
+    Field("slurm.account", str, default="", doc="Account ('' = none)"),
+    Field("slurm.time", str, default="01:00:00", check=_check_time,
+          doc="Time limit per array task (Slurm form, whole minutes)"),
+    Field("slurm.mem", str, default="4G", check=_check_mem, doc="Memory per array task"),
+    Field("slurm.ranks", int, default=0, low=0, high=4096,
+          doc="MPI ranks per array task; 0 = run.ranks"),
+    Field("slurm.throttle", int, default=0, low=0,
+          doc="Array tasks running at once (the %K of --array); 0 = no limit"),
+    Field("slurm.launcher", str, default="srun", choices=("srun", "mpirun"),
+          doc="MPI launch inside a task: 'srun --mpi=pmi2' or the venv's mpirun"),
+    Field("slurm.extra", list, item=str, default=[],
+          doc="Extra '#SBATCH' options, e.g. ['--qos=short']"),
+    Field("base.calcification.grade", str, default="pacss-3", check=_check_grade,
+          doc="Calcification grade: 'pacss-0'..'pacss-4' or 'fanelli-<arc>-<short|long>'"),
+    Field("base.balloon.pressure_atm", float, default=6.0, low=0.0, low_open=True, high=30.0,
+          unit="atm", doc="Balloon inflation pressure"),
+    Field("base.needle.gauge", int, default=18, choices=GAUGES, doc="Needle gauge"),
+    Field("base.mesh.level", int, default=1, low=0, high=4,
+          doc="Mesh refinement level (0 coarsest)"),
+)
+# ``sweep`` holds axis paths chosen by the user; the study loader validates it against ``base``.
+SCHEMA.open_sections.add("sweep")

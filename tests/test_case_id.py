@@ -1,0 +1,86 @@
+"""Case ids: the same parameters give the same id in any process; any change changes it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
+
+import pytest
+
+from studies.caseid import canonical_json, case_id
+from studies.study import load_study
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = {"solve": ["selftest"],
+          "params": {"balloon": {"pressure_atm": 6.0}, "needle": {"gauge": 18},
+                     "calcification": {"grade": "pacss-3"}, "flags": [1, 2]}}
+
+
+def test_same_id_across_processes():
+    script = ("import hpc.stack, json, sys\n"
+              "from studies.study import load_study\n"
+              "print(json.dumps([c.case_id for c in load_study(sys.argv[1]).cases]))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "123"}
+    ids = [json.loads(subprocess.run([sys.executable, "-c", script, str(path)],
+                                     capture_output=True, text=True, env=env, check=True).stdout)
+           for path in (ROOT / "studies" / "production.toml",) * 2]
+    here = [c.case_id for c in load_study(ROOT / "studies" / "production.toml").cases]
+    assert ids[0] == ids[1] == here
+    assert len(set(here)) == len(here)
+
+
+def test_known_value_is_stable():
+    # Pinned: a change of the canonical form would silently orphan every stored result.
+    assert canonical_json({"b": 1.0, "a": [0.1 + 0.2, -0.0, True, None]}) == \
+        '{"a":[0.3,0.0,true,null],"b":1.0}'
+    assert case_id(PARAMS) == case_id(json.loads(json.dumps(PARAMS)))
+    assert len(case_id(PARAMS)) == 16
+
+
+def test_key_order_and_float_noise_do_not_matter():
+    reordered = {"params": dict(reversed(list(PARAMS["params"].items()))),
+                 "solve": ["selftest"]}
+    assert case_id(reordered) == case_id(PARAMS)
+    noisy = copy.deepcopy(PARAMS)
+    noisy["params"]["balloon"]["pressure_atm"] = 0.1 * 60 + 1e-15
+    assert case_id(noisy) == case_id(PARAMS)
+
+
+def _leaves(d, path=()):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, (*path, k))
+        else:
+            yield (*path, k), v
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _leaves(PARAMS)])
+def test_any_change_changes_the_id(path):
+    base = case_id(PARAMS)
+    for new in ({"x": 1}, "other", 6.000001, 19, [1, 3], 6):
+        changed = copy.deepcopy(PARAMS)
+        node = changed
+        for k in path[:-1]:
+            node = node[k]
+        if node[path[-1]] == new:
+            continue
+        node[path[-1]] = new
+        assert case_id(changed) != base, (path, new)
+    # an added key changes it too
+    added = copy.deepcopy(PARAMS)
+    added["params"]["balloon"]["film_um"] = 25.0
+    assert case_id(added) != base
+
+
+def test_int_and_float_differ_and_nan_is_rejected():
+    a = {"x": 1}
+    b = {"x": 1.0}
+    assert case_id(a) != case_id(b)
+    with pytest.raises(ValueError, match="not finite"):
+        case_id({"x": float("nan")})
