@@ -298,6 +298,31 @@ def closed_end_cylinder_stretches(
     return math.nan, math.nan
 
 
+def closed_end_confined_contact_pressure(
+    material: FilmLaw, thickness_mm: float, radius_mm: float, wall_radius_mm: float,
+    pressure_MPa: float,
+) -> float:
+    """Contact pressure (MPa, per deformed area) of a closed-end cylindrical membrane held at
+    ``r = R_w`` by a frictionless rigid channel.
+
+    The hoop stretch is fixed at ``R_w / R``; the axial tension ``T_z = p R_w / 2`` sets the
+    axial stretch, and the wall takes what the hoop tension does not: ``p_c = p - T_theta / R_w``.
+    An incompressible film stretched axially at a fixed hoop stretch carries *more* hoop
+    tension, so ``d p_c / d p < 1``. Returns 0 before the membrane reaches the wall.
+    """
+    from scipy.optimize import brentq
+
+    lt = wall_radius_mm / radius_mm
+    lt_free, _ = closed_end_cylinder_stretches(material, thickness_mm, radius_mm, pressure_MPa)
+    if math.isfinite(lt_free) and lt_free <= lt:
+        return 0.0
+    target = 0.5 * pressure_MPa * wall_radius_mm
+    lz = brentq(lambda z: cylinder_tensions(material, thickness_mm, lt, z)[1] - target,
+                lt**-0.5 * (1 + 1e-12), 10.0, xtol=1e-14)
+    t_hoop, _ = cylinder_tensions(material, thickness_mm, lt, lz)
+    return pressure_MPa - t_hoop / wall_radius_mm
+
+
 def fit_film_to_compliance(
     rating: BalloonRating,
     thickness_mm: float,
@@ -469,7 +494,7 @@ class MembraneOptions:
     snes_rtol: float = 1e-9
     snes_atol: float = 1e-10
     snes_max_it: int = 30
-    linesearch: str = "basic"
+    linesearch: str = "l2"
     midplane_z_mm: float = 0.0
     midplane_halfwidth_mm: float = 0.5
     max_stretch: float = 10.0
@@ -786,9 +811,13 @@ class MembraneProblem:
     def _build_output_forms(self) -> None:
         opts = self.options
         X, x = self._X, self._x
-        slab = ufl.conditional(
-            ufl.le(abs(X[2] - opts.midplane_z_mm), opts.midplane_halfwidth_mm), 1.0, 0.0
-        )
+        # whole cells whose midpoint lies in the slab: a slab cutting through cells would
+        # sample a stiff penalty's quadrature-point scatter instead of the element's resultant
+        Q = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
+        slab = dolfinx.fem.Function(Q, name="midplane_slab")
+        slab.interpolate(lambda xx: (np.abs(xx[2] - opts.midplane_z_mm)
+                                     <= opts.midplane_halfwidth_mm).astype(float))
+        slab.x.scatter_forward()
         e_t = ufl.as_vector([-x[1], x[0], 0.0]) / self._r
         m = ufl.cross(e_t, self._n)
         m = m / ufl.sqrt(ufl.dot(m, m))
@@ -817,7 +846,6 @@ class MembraneProblem:
             self._f_contact_p = dolfinx.fem.form(slab * fc / self._J_s * dxa)
             self._f_contact_F = dolfinx.fem.form(fc * dxa)
         # pointwise hoop stress for the maximum
-        Q = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
         self._hoop_dg = dolfinx.fem.Function(Q)
         self._hoop_expr = dolfinx.fem.Expression(s_tt, Q.element.interpolation_points)
         # dof coordinates in the slab for the diameter
@@ -827,10 +855,11 @@ class MembraneProblem:
         self._slab_dofs = np.flatnonzero(sel)
         self._slab_X = coords[self._slab_dofs]
         n_slab = self.comm.allreduce(len(self._slab_dofs), op=MPI.SUM)
-        if n_slab == 0:
+        if n_slab == 0 or self._assemble(self._f_area) <= 0.0:
             raise ValueError(
-                f"MembraneOptions: no nodes within {opts.midplane_halfwidth_mm} mm of the "
-                f"mid-plane z = {opts.midplane_z_mm} mm; widen midplane_halfwidth_mm"
+                f"MembraneOptions: no nodes or cell midpoints within "
+                f"{opts.midplane_halfwidth_mm} mm of the mid-plane z = {opts.midplane_z_mm} mm; "
+                "widen midplane_halfwidth_mm"
             )
 
     def _region_indicators(self) -> list[tuple[dolfinx.fem.Function, BalloonFilm]]:
@@ -1045,3 +1074,37 @@ def check_rating(result: MembraneResult, rating: BalloonRating, film: BalloonFil
         film_strength_MPa=strength,
         burst_safety_factor=strength / st.hoop_stress_MPa,
     )
+
+
+def calibrate_reference_diameter(
+    solve_at: Callable[[float], MembraneResult],
+    rating: BalloonRating,
+    reference_diameter_guess_mm: float,
+    tol_mm: float = 1e-4,
+    max_iterations: int = 8,
+) -> tuple[float, MembraneResult]:
+    """Find the stress-free diameter whose FE balloon reaches ``D_nom`` at ``p_nom``.
+
+    ``solve_at(D_ref)`` builds the balloon with reference diameter ``D_ref`` and ramps it to
+    (at least) the nominal pressure, returning the result whose state at ``p_nom`` is used.
+    ``D(p_nom)`` is close to proportional to ``D_ref`` (the stretch depends on ``p R / mu H``
+    only weakly), so the update ``D_ref <- D_ref D_nom / D(p_nom)`` converges in a few steps.
+
+    Returns:
+        ``(reference_diameter_mm, result)``; raises ValueError when a solve fails or the
+        iteration does not reach ``tol_mm``.
+    """
+    d_ref = reference_diameter_guess_mm
+    for _ in range(max_iterations):
+        result = solve_at(d_ref)
+        if not result.converged:
+            raise ValueError(f"calibration solve at D_ref = {d_ref} mm failed: {result.failure}")
+        p, d = result.curve()
+        i = int(np.argmin(np.abs(p - rating.nominal_pressure_atm)))
+        if abs(p[i] - rating.nominal_pressure_atm) > 1e-9:
+            raise ValueError("solve_at must have the nominal pressure as an output point")
+        if abs(d[i] - rating.nominal_diameter_mm) <= tol_mm:
+            return d_ref, result
+        d_ref *= rating.nominal_diameter_mm / d[i]
+    raise ValueError(f"reference diameter did not converge to {tol_mm} mm in {max_iterations} "
+                     f"iterations (last D_ref = {d_ref} mm)")
