@@ -59,21 +59,20 @@ Units: mm, N, MPa. Pressures given by people are in atm (``ATM_MPA``).
 
 from __future__ import annotations
 
-import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
-
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
+
+import dolfinx
+import dolfinx.fem.petsc
 import numpy as np
 import numpy.typing as npt
 import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
-
-import dolfinx
-import dolfinx.fem.petsc
 
 #: One standard atmosphere in MPa.
 ATM_MPA = 0.101325
@@ -686,7 +685,7 @@ class MembraneProblem:
                 )
             self.films = dict(film)
         else:
-            self.films = {name_: film for name_ in regions} or {"all": film}
+            self.films = {"all": film}
         self._single_film = not isinstance(film, Mapping)
 
         opts = self.options
@@ -780,6 +779,15 @@ class MembraneProblem:
         self.petsc_options = petsc_options
         self._build_output_forms()
 
+    @classmethod
+    def from_tagged(cls, tagged, film: BalloonFilm | Mapping[str, BalloonFilm],
+                    **kwargs) -> MembraneProblem:
+        """Build from a mesh record with ``mesh, cell_tags, facet_tags, regions, boundaries``
+        (the lead's ``meshes.load_balloon_mesh(spec, comm)`` TaggedMesh, or the test meshes).
+        Keyword arguments go to the constructor (``clamped`` defaults to both necks)."""
+        return cls(tagged.mesh, tagged.cell_tags, tagged.facet_tags, tagged.regions,
+                   tagged.boundaries, film, **kwargs)
+
     # ----------------------------------------------------------------------------------------
 
     def _orientation_sign(self, A1, A2, outward) -> dolfinx.fem.Function:
@@ -810,7 +818,7 @@ class MembraneProblem:
 
     def _build_output_forms(self) -> None:
         opts = self.options
-        X, x = self._X, self._x
+        x = self._x
         # whole cells whose midpoint lies in the slab: a slab cutting through cells would
         # sample a stiff penalty's quadrature-point scatter instead of the element's resultant
         Q = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
@@ -1108,3 +1116,45 @@ def calibrate_reference_diameter(
         d_ref *= rating.nominal_diameter_mm / d[i]
     raise ValueError(f"reference diameter did not converge to {tol_mm} mm in {max_iterations} "
                      f"iterations (last D_ref = {d_ref} mm)")
+
+
+def balloon_film_report(
+    free: MembraneResult,
+    rating: BalloonRating,
+    film: BalloonFilm,
+    confined: MembraneResult | None = None,
+) -> dict:
+    """One JSON-ready record: the free compliance curve, how the label is met, and (if given)
+    the confined curve with the contact pressure the balloon puts on the channel wall."""
+    p, d = free.curve()
+    record: dict = {
+        "film": asdict(film),
+        "rating": asdict(rating),
+        "free": {
+            "converged": free.converged,
+            "pressure_atm": p.tolist(),
+            "diameter_mm": d.tolist(),
+            "hoop_stress_MPa": [s.hoop_stress_MPa for s in free.states],
+            "axial_stress_MPa": [s.axial_stress_MPa for s in free.states],
+            "thickness_mm": [s.thickness_mm for s in free.states],
+            "reference_diameter_mm": free.reference_diameter_mm,
+            "failure": asdict(free.failure) if free.failure else None,
+        },
+    }
+    try:
+        record["rating_check"] = check_rating(free, rating, film).to_dict()
+    except ValueError as err:  # the ramp stopped before p_nom or p_rbp
+        record["rating_check"] = {"error": str(err)}
+    if confined is not None:
+        pc, dc = confined.curve()
+        record["confined"] = {
+            "converged": confined.converged,
+            "channel": confined.info.get("contact"),
+            "pressure_atm": pc.tolist(),
+            "diameter_mm": dc.tolist(),
+            "contact_pressure_MPa": [s.contact_pressure_MPa for s in confined.states],
+            "contact_force_N": [s.contact_force_N for s in confined.states],
+            "hoop_stress_MPa": [s.hoop_stress_MPa for s in confined.states],
+            "failure": asdict(confined.failure) if confined.failure else None,
+        }
+    return MembraneResult(converged=True, info=record).to_dict()["info"]

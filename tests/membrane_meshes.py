@@ -3,16 +3,15 @@ balloon; these only exist so the film model can be verified on its own)."""
 
 from __future__ import annotations
 
-import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
-
 import math
 from typing import NamedTuple
 
-import gmsh
-from mpi4py import MPI
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 import dolfinx
+import gmsh
 from dolfinx.io import gmsh as gmshio
+from mpi4py import MPI
 
 
 class SurfaceMesh(NamedTuple):
