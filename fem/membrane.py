@@ -417,19 +417,27 @@ class ChannelContact:
     Attributes:
         radius_mm: channel radius ``R_w``.
         stiffness_MPa_per_mm: ``k`` in ``f = k <r - R_w>_+`` (force per reference film area).
-            Rigid wall: a penalty, penetration ``f / k`` (1e4-1e6 is typical). Elastic channel:
+            Rigid wall: a penalty, penetration ``f / k``; the default 1e3 MPa/mm keeps it below
+            ~1e-3 mm at 1 MPa of contact pressure. Stiffer penalties (1e5) made Newton stall on
+            a 20 mm body above ~7-10 atm (ill-conditioning at the lift-off shoulder). Elastic:
             the wall's radial stiffness, e.g. ``E t / R_w^2`` for a thin tube.
         kind: ``"rigid"`` (penalty) or ``"elastic"`` (Winkler foundation); only a label.
+        smoothing_mm: the force ramps in quadratically over this overlap (C1 law, so Newton
+            does not cycle between active sets); it adds at most ``smoothing_mm / 2`` to the
+            penetration. 0 gives the plain kinked penalty.
     """
 
     radius_mm: float
-    stiffness_MPa_per_mm: float = 1.0e5
+    stiffness_MPa_per_mm: float = 1.0e3
     kind: str = "rigid"
+    smoothing_mm: float = 1.0e-5
 
     def __post_init__(self) -> None:
         _check("ChannelContact", "radius_mm", self.radius_mm, 1e-3, 1e3, "mm")
         _check("ChannelContact", "stiffness_MPa_per_mm", self.stiffness_MPa_per_mm, 1e-6, 1e12,
                "MPa/mm")
+        _check("ChannelContact", "smoothing_mm", self.smoothing_mm, 0.0, 1e-2 * self.radius_mm,
+               "mm (at most 1 % of radius_mm)")
         if self.kind not in ("rigid", "elastic"):
             raise ValueError(f"ChannelContact.kind = {self.kind!r} must be 'rigid' or 'elastic'")
 
@@ -455,7 +463,7 @@ class LoadStepping:
     grow: float = 1.5
     shrink: float = 0.5
     easy_iterations: int = 5
-    max_steps: int = 200
+    max_steps: int = 100
     initial_prestretch: float = 0.01
 
     def __post_init__(self) -> None:
@@ -730,9 +738,20 @@ class MembraneProblem:
         r = ufl.sqrt(x[0] ** 2 + x[1] ** 2)
         self._r = r
         if contact is not None:
-            overlap = ufl.conditional(ufl.gt(r, contact.radius_mm), r - contact.radius_mm, 0.0)
-            self._contact_force_density = contact.stiffness_MPa_per_mm * overlap  # N/mm^2 ref
-            energy = energy + 0.5 * contact.stiffness_MPa_per_mm * overlap**2 * self._dx_all
+            k, delta = contact.stiffness_MPa_per_mm, contact.smoothing_mm
+            g = r - contact.radius_mm
+            if delta > 0.0:
+                # C1 ramp: no force without contact, quadratic onset over delta, then linear;
+                # a C0 kink made Newton cycle between active sets at the body/cone shoulder
+                ramp = ufl.conditional(ufl.le(g, 0.0), 0.0, ufl.conditional(
+                    ufl.lt(g, delta), g**2 / (2 * delta), g - delta / 2))
+                ramp_energy = ufl.conditional(ufl.le(g, 0.0), 0.0, ufl.conditional(
+                    ufl.lt(g, delta), g**3 / (6 * delta), (g - delta / 2) ** 2 / 2 + delta**2 / 24))
+            else:
+                ramp = ufl.conditional(ufl.gt(g, 0.0), g, 0.0)
+                ramp_energy = ramp**2 / 2
+            self._contact_force_density = k * ramp  # N/mm^2 of reference area
+            energy = energy + k * ramp_energy * self._dx_all
         else:
             self._contact_force_density = None
         residual = ufl.derivative(energy, self.u, v) - self.pressure * ufl.dot(n_da, v) * \
@@ -757,6 +776,15 @@ class MembraneProblem:
                 bcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, Vc))
         self.bcs = bcs
         self._clamp_radius = self._min_radius_on(facet_tags, [boundaries[b] for b in clamped])
+        if contact is not None:
+            xg = mesh.geometry.x
+            r_max = self.comm.allreduce(
+                float(np.max(np.hypot(xg[:, 0], xg[:, 1]))) if len(xg) else 0.0, op=MPI.MAX)
+            if contact.radius_mm < r_max:
+                raise ValueError(
+                    f"ChannelContact.radius_mm = {contact.radius_mm} is below the film's largest "
+                    f"stress-free radius {r_max:.4g} mm: the film would start inside the wall"
+                )
 
         _PROBLEM_COUNTER[0] += 1
         prefix = f"nre_{name}_{_PROBLEM_COUNTER[0]}_"
