@@ -14,6 +14,7 @@ from meshes.grades import as_calcification, calcification_for_grade, known_grade
 from meshes.spec import (
     NEEDLE_GAUGES_MM,
     ArteryModelSpec,
+    ArterySectionSpec,
     ArterySpec,
     BalloonModelSpec,
     BalloonSpec,
@@ -27,8 +28,8 @@ from meshes.spec import (
 
 def __getattr__(name: str):
     # DOLFINx-side helpers import lazily: validating inputs must not pay for loading DOLFINx.
-    if name in {"TaggedMesh", "load_artery_mesh", "load_balloon_mesh", "mesh_summary",
-                "region_volumes", "boundary_areas", "cell_sizes", "cache_root"}:
+    if name in {"TaggedMesh", "load_artery_mesh", "load_artery_section_mesh", "load_balloon_mesh",
+                "mesh_summary", "region_volumes", "boundary_areas", "cell_sizes", "cache_root"}:
         from meshes import io
 
         return getattr(io, name)
@@ -36,10 +37,11 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "NEEDLE_GAUGES_MM", "ArteryModelSpec", "ArterySpec", "BalloonModelSpec", "BalloonSpec",
+    "NEEDLE_GAUGES_MM", "ArteryModelSpec", "ArterySectionSpec", "ArterySpec", "BalloonModelSpec",
+    "BalloonSpec",
     "CalcificationSpec", "CrossSection", "MeshSpec", "NeedlePathSpec", "NoduleSpec",
     "artery_model_from_dict", "as_calcification", "calcification_for_grade", "known_grades",
-    "TaggedMesh",
+    "TaggedMesh", "load_artery_section_mesh",
     "load_artery_mesh", "load_balloon_mesh", "mesh_summary", "region_volumes", "boundary_areas",
     "cell_sizes", "cache_root",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import gmsh
 
 from meshes.geometry import CrossSection
-from meshes.spec import ArteryModelSpec, BalloonModelSpec
+from meshes.spec import ArteryModelSpec, ArterySectionSpec, BalloonModelSpec
 
 #: Region names, in labelling priority (a fragment piece inside several inputs takes the first).
 ARTERY_REGIONS = ("calcium", "intima", "media", "adventitia")
@@ -151,15 +151,11 @@ def _quality(dim: int) -> tuple[float, float, int]:
     return float(min(q)), float(sum(q) / len(q)), len(all_tags)
 
 
-def build_artery(spec: ArteryModelSpec, *, name: str = "artery") -> BuildInfo:
-    """Fill a new Gmsh model with the meshed artery segment. Gmsh must be initialised."""
-    cs = CrossSection(spec)
+def _section_faces(cs: CrossSection, z0: float, *, with_calcium: bool) -> dict[int, str]:
+    """The cross-section's faces at ``z0``, labelled by region, sharing curves where they meet."""
     occ = gmsh.model.occ
-    gmsh.model.add(name)
-    z0, z1 = cs.segment_z()
-    c = spec.calcification
-
-    # --- cross-section at z0: layers with shared curves ------------------------------------
+    c = cs.spec.calcification
+    # --- layers: layers with shared curves ------------------------------------
     sec = _Section(cs, z0)
     h0 = sec.hull_curves(0.0)
     lumen = occ.addCircle(cs.x_a, 0.0, z0, cs.r_lumen)
@@ -181,7 +177,7 @@ def build_artery(spec: ArteryModelSpec, *, name: str = "artery") -> BuildInfo:
 
     # --- calcium sheets: fragment them into their host layer ---------------------------------
     sheets = []
-    for kind, xc, r0, r1, mid, arc in cs.calcium_sheets():
+    for kind, xc, r0, r1, mid, arc in (cs.calcium_sheets() if with_calcium else []):
         if kind == "hull":
             sheets.append(_hull_face(occ, _Section(cs, z0), r1))
         else:
@@ -197,6 +193,17 @@ def build_artery(spec: ArteryModelSpec, *, name: str = "artery") -> BuildInfo:
         stray = [(2, t) for t in sheet_children - host_children]
         if stray:  # e.g. the inside of a full ring that is not part of the host layer
             occ.remove(stray, recursive=True)
+    return faces
+
+
+def build_artery(spec: ArteryModelSpec, *, name: str = "artery") -> BuildInfo:
+    """Fill a new Gmsh model with the meshed artery segment. Gmsh must be initialised."""
+    cs = CrossSection(spec)
+    occ = gmsh.model.occ
+    gmsh.model.add(name)
+    z0, z1 = cs.segment_z()
+    c = spec.calcification
+    faces = _section_faces(cs, z0, with_calcium=True)
     calcium_faces = {t for t, lab in faces.items() if lab == "calcium"}
 
     # --- extrude in stages; calcium only inside its axial extent -------------------------------
@@ -339,6 +346,86 @@ def _size_fields(cs: CrossSection, spec: ArteryModelSpec, scale: float) -> None:
     both = f.add("Min")
     f.setNumbers(both, "FieldsList", [needle, flap])
     f.setAsBackgroundMesh(both)
+
+
+def build_artery_section(spec: ArterySectionSpec, *, name: str = "artery_section") -> BuildInfo:
+    """Fill a new Gmsh model with the 2-D cross-section of the artery at ``spec.z_mm`` (z = 0).
+
+    For plane-strain solves of the balloon pressure problem: the same layers, channel and
+    calcium as the 3-D segment (calcium present if the section lies inside its axial extent;
+    nodules are left out). Boundaries are curves with the 3-D names.
+    """
+    model = spec.model
+    cs = CrossSection(model)
+    gmsh.model.add(name)
+    zc0, zc1 = cs.calcium_z()
+    faces = _section_faces(cs, 0.0, with_calcium=zc0 <= spec.z_mm <= zc1)
+    gmsh.model.occ.synchronize()
+    info = BuildInfo()
+    by_region: dict[str, list[int]] = defaultdict(list)
+    for f, lab in faces.items():
+        by_region[lab].append(f)
+    for lab, fs in by_region.items():
+        gmsh.model.addPhysicalGroup(2, sorted(fs), REGION_TAGS[lab], name=lab)
+        info.regions[lab] = REGION_TAGS[lab]
+    bnd: dict[str, list[int]] = defaultdict(list)
+    for _, cv in gmsh.model.getEntities(1):
+        up, _down = gmsh.model.getAdjacencies(1, cv)
+        labs = {faces[f] for f in up if f in faces}
+        if len(up) == 2:
+            if len(labs) == 2:
+                if "calcium" in labs:
+                    bnd["calcium_interface"].append(cv)
+                elif labs == {"intima", "media"}:
+                    bnd["intima_media_interface"].append(cv)
+                elif labs == {"media", "adventitia"}:
+                    bnd["media_adventitia_interface"].append(cv)
+            continue
+        lo, hi = gmsh.model.getParametrizationBounds(1, cv)
+        x, y, _z = gmsh.model.getValue(1, cv, [(lo[0] + hi[0]) / 2])
+        if abs(math.hypot(x - cs.x_a, y) - cs.r_lumen) < 1e-6:
+            bnd["lumen_surface"].append(cv)
+        elif math.hypot(x - cs.x_b, y) < cs.r_channel + cs.tip_width + 1e-6:
+            bnd["channel_surface"].append(cv)
+        else:
+            bnd["outer_wall"].append(cv)
+    for key, curves in bnd.items():
+        gmsh.model.addPhysicalGroup(1, sorted(curves), BOUNDARY_TAGS[key], name=key)
+        info.boundaries[key] = BOUNDARY_TAGS[key]
+    m = model.mesh
+    scale = m.scale
+    _mesh_options(m.size_mm * scale, int(round(m.circle_points / scale)))
+    f = gmsh.model.mesh.field
+    gap = model.artery.flap_thickness_mm
+    c = model.calcification
+    if c.has_sheets and c.layer == "intima":
+        gap -= c.thickness_mm
+    # refine along the needle's way through the section (y = 0, channel side) and at the flap
+    path = f.add("MathEval")
+    f.setString(path, "F", f"Abs(y) + Max(0, {cs.x_a!r} - x)")
+    near_path = f.add("Threshold")
+    f.setNumber(near_path, "InField", path)
+    f.setNumber(near_path, "SizeMin", min(m.needle_size_mm, gap) * scale)
+    f.setNumber(near_path, "SizeMax", m.size_mm * scale)
+    f.setNumber(near_path, "DistMin", m.refinement_radius_mm)
+    f.setNumber(near_path, "DistMax", 2.0 * m.refinement_radius_mm + 1.0)
+    xt = cs.x_a + cs.r_a
+    flap_dist = f.add("MathEval")
+    f.setString(flap_dist, "F", f"Sqrt((x-({xt!r}))^2+y^2)")
+    flap = f.add("Threshold")
+    f.setNumber(flap, "InField", flap_dist)
+    f.setNumber(flap, "SizeMin", min(m.flap_size_mm, gap) * scale)
+    f.setNumber(flap, "SizeMax", m.size_mm * scale)
+    f.setNumber(flap, "DistMin", 0.0)
+    f.setNumber(flap, "DistMax", 2.5)
+    both = f.add("Min")
+    f.setNumbers(both, "FieldsList", [near_path, flap])
+    f.setAsBackgroundMesh(both)
+    gmsh.model.mesh.generate(2)
+    if m.order == 2:
+        gmsh.model.mesh.setOrder(2)
+    info.min_sicn, info.mean_sicn, info.num_elements = _quality(2)
+    return info
 
 
 def build_balloon(spec: BalloonModelSpec, *, name: str = "balloon") -> BuildInfo:

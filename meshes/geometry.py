@@ -191,6 +191,29 @@ class CrossSection:
             vols["calcium"] = ca_intima + ca_media + nodules
         return vols
 
+    def section_areas(self, z: float) -> dict[str, float]:
+        """Exact area (mm^2) of each region in the cross-section at ``z`` (nodules left out)."""
+        zc0, zc1 = self.calcium_z()
+        calc = zc0 <= z <= zc1
+        ca_intima = ca_media = 0.0
+        for name, _x, r0, r1, _mid, arc in (self.calcium_sheets() if calc else []):
+            area = (self.hull(r1) - self.hull(0.0)) if name == "hull" else 0.5 * arc * (
+                r1 * r1 - r0 * r0)
+            if self.spec.calcification.layer == "intima":
+                ca_intima += area
+            else:
+                ca_media += area
+        channel = math.pi * self.r_channel**2 + 2.0 * self.tip_area
+        out = {
+            "intima": self.hull(0.0) - math.pi * self.r_lumen**2 - channel - ca_intima,
+            "media": self.hull(self.t_media) - self.hull(0.0) - ca_media,
+            "adventitia": (self.hull(self.t_media + self.t_adv) - self.hull(self.t_media))
+            if self.r_outer is None else math.pi * self.r_outer**2 - self.hull(self.t_media),
+        }
+        if ca_intima + ca_media > 0:
+            out["calcium"] = ca_intima + ca_media
+        return out
+
     # --- needle path -------------------------------------------------------------------------
     def needle_direction(self) -> tuple[float, float, float]:
         """Unit vector along which the needle advances (towards -x, and +z for oblique entry)."""

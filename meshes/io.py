@@ -28,7 +28,7 @@ from mpi4py import MPI
 
 from meshes import build
 from meshes.geometry import CrossSection, balloon_film_areas
-from meshes.spec import ArteryModelSpec, BalloonModelSpec, canonical_json
+from meshes.spec import ArteryModelSpec, ArterySectionSpec, BalloonModelSpec, canonical_json
 
 
 class TaggedMesh(NamedTuple):
@@ -63,6 +63,17 @@ def load_artery_mesh(
 ) -> TaggedMesh:
     """The artery mesh of ``spec`` on ``comm``: from the cache, or built on rank 0 and cached."""
     return _load(spec, build.build_artery, comm, cache_dir, use_cache)
+
+
+def load_artery_section_mesh(
+    spec: ArterySectionSpec,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+) -> TaggedMesh:
+    """The 2-D cross-section mesh (triangles, gdim 2) of an artery model, for plane strain."""
+    return _load(spec, build.build_artery_section, comm, cache_dir, use_cache)
 
 
 def load_balloon_mesh(
@@ -117,7 +128,8 @@ def _load(spec, builder: Callable, comm: MPI.Comm, cache_dir, use_cache: bool) -
         meta = comm.bcast(meta, root=0)
         # shared_facet ghosts, as XDMF reads give: interface (dS) integrals need them
         partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
+        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=spec.gdim,
+                                    partitioner=partitioner)
     finally:
         if started_here:
             gmsh.finalize()
@@ -203,6 +215,8 @@ def mesh_summary(tm: TaggedMesh, spec=None) -> dict:
     }
     if isinstance(spec, ArteryModelSpec):
         summary["exact_volumes_mm3"] = CrossSection(spec).region_volumes()
+    elif isinstance(spec, ArterySectionSpec):
+        summary["exact_volumes_mm3"] = CrossSection(spec.model).section_areas(spec.z_mm)
     elif isinstance(spec, BalloonModelSpec):
         summary["exact_volumes_mm3"] = balloon_film_areas(spec.balloon)
     return summary

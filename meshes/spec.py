@@ -268,6 +268,8 @@ class ArteryModelSpec:
 
         CrossSection(self).validate()
 
+    gdim = 3
+
     def key(self) -> str:
         return spec_key("artery", self)
 
@@ -284,8 +286,33 @@ class BalloonModelSpec:
         check_range("balloon_mesh", "size_mm", self.size_mm, 0.01, 5.0, unit="mm")
         check_choice("balloon_mesh", "order", self.order, (1, 2))
 
+    gdim = 3
+
     def key(self) -> str:
         return spec_key("balloon", self)
+
+
+@dataclass(frozen=True, slots=True)
+class ArterySectionSpec:
+    """The 2-D cross-section of an artery model at ``z_mm`` (default: the needle's flap crossing).
+
+    Meshed in the plane z = 0 with the same regions and boundary names as the 3-D segment; for
+    plane-strain solves of the balloon pressure problem, where a sweep cannot afford 3-D.
+    """
+
+    model: ArteryModelSpec = field(default_factory=ArteryModelSpec)
+    z_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        z = self.model.needle.target_axial_mm if self.z_mm is None else self.z_mm
+        half = 0.5 * self.model.artery.length_mm
+        check_range("section", "z_mm", z, -half, half, unit="mm (inside the segment)")
+        object.__setattr__(self, "z_mm", float(z))
+
+    gdim = 2
+
+    def key(self) -> str:
+        return spec_key("section", self)
 
 
 #: Bumped whenever the builders change what a spec produces, so old cache entries are not reused.
