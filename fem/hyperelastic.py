@@ -363,38 +363,49 @@ class HyperelasticProblem:
         opts = self.options
         cell = self.mesh.basix_cell()
         el_u = basix.ufl.element("Lagrange", cell, opts.displacement_degree, shape=(self.gdim,))
+        self._region_order = list(self.materials)
         if opts.formulation == "mixed":
+            # One pressure field per region: continuous inside the region, independent across
+            # region interfaces, where the mean stress jumps (calcium next to tissue).
             el_p = basix.ufl.element("Lagrange", cell, opts.displacement_degree - 1)
-            self.W = dolfinx.fem.functionspace(self.mesh, basix.ufl.mixed_element([el_u, el_p]))
+            self.W = dolfinx.fem.functionspace(
+                self.mesh, basix.ufl.mixed_element([el_u] + [el_p] * len(self._region_order))
+            )
             self._Vu_sub = self.W.sub(0)
+            self.V, self._u_to_w = self._Vu_sub.collapse()
         else:
             self.W = dolfinx.fem.functionspace(self.mesh, el_u)
             self._Vu_sub = self.W
-        if opts.formulation == "mixed":
-            self.V, self._u_to_w = self._Vu_sub.collapse()
-        else:
             self.V = self.W
-            self._u_to_w = np.arange(
-                (self.W.dofmap.index_map.size_local + self.W.dofmap.index_map.num_ghosts)
-                * self.W.dofmap.index_map_bs, dtype=np.int32)
+            im = self.W.dofmap.index_map
+            self._u_to_w = np.arange((im.size_local + im.num_ghosts) * self.W.dofmap.index_map_bs,
+                                     dtype=np.int32)
         self.w = dolfinx.fem.Function(self.W, name="state")
-        # Scale of the pressure unknown (MPa): the softest modulus (see module docstring).
-        self.pressure_scale_MPa = min(m.reference_modulus_MPa for m in self.materials.values())
+        # Scale of each region's pressure unknown (MPa): its own shear-like modulus, so the
+        # u and p equation rows of the region carry the same units (module docstring).
+        self.pressure_scales_MPa = {r: m.reference_modulus_MPa for r, m in self.materials.items()}
+        self.pressure_scale_MPa = min(self.pressure_scales_MPa.values())
         coords = self.mesh.geometry.x
-        lo = self.comm.allreduce(coords.min(axis=0) if len(coords) else np.full(3, np.inf),
-                                 op=MPI.MIN)
-        hi = self.comm.allreduce(coords.max(axis=0) if len(coords) else np.full(3, -np.inf),
-                                 op=MPI.MAX)
+        lo = coords.min(axis=0) if len(coords) else np.full(3, np.inf)
+        hi = coords.max(axis=0) if len(coords) else np.full(3, -np.inf)
+        self.comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        self.comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
         self.length_scale_mm = float(np.max(hi - lo))
 
     def kinematics(self):
-        """Return ``(u, p, F)``: displacement, pressure field in MPa (or None), 3x3 F (UFL)."""
-        if self.options.formulation == "mixed":
-            u, p_hat = ufl.split(self.w)
-            p = self.pressure_scale_MPa * p_hat
-        else:
-            u, p = self.w, None
-        return u, p, self._deformation_gradient(u)
+        """Return ``(u, F)``: the displacement (mm) and the 3x3 deformation gradient (UFL)."""
+        u = ufl.split(self.w)[0] if self.options.formulation == "mixed" else self.w
+        return u, self._deformation_gradient(u)
+
+    def pressure_field(self, region: str):
+        """The mixed pressure ``p`` (MPa, UFL) of ``region``, or None (displacement form).
+
+        At the solution ``p = K_v g(J)``: about the mean Cauchy stress, positive in tension.
+        """
+        if self.options.formulation != "mixed":
+            return None
+        k = self._region_order.index(region)
+        return self.pressure_scales_MPa[region] * ufl.split(self.w)[1 + k]
 
     def _deformation_gradient(self, u):
         if self.gdim == 3:
@@ -405,12 +416,15 @@ class HyperelasticProblem:
              [0.0, 0.0, self._lambda_z]]
         )
 
-    def strain_energy_density(self, region: str, F, p=None):
-        """Strain energy density (UFL, MPa) of ``region`` at deformation gradient ``F``."""
+    def strain_energy_density(self, region: str, F):
+        """Strain energy density (UFL, MPa) of ``region`` at deformation gradient ``F``.
+
+        Mixed formulation: the perturbed-Lagrangian energy with the region's pressure field.
+        """
         mat = self.materials[region]
         X = ufl.SpatialCoordinate(self.mesh)
         if self.options.formulation == "mixed":
-            return mat.mixed_strain_energy(F, p, X)
+            return mat.mixed_strain_energy(F, self.pressure_field(region), X)
         return mat.strain_energy(F, X)
 
     def _build_forms(self) -> None:
@@ -419,9 +433,9 @@ class HyperelasticProblem:
                               metadata={"quadrature_degree": q})
         self.ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
                               metadata={"quadrature_degree": q})
-        u, p, F = self.kinematics()
+        u, F = self.kinematics()
         energy = sum(
-            self.strain_energy_density(r, F, p) * self.dx(self.regions[r]) for r in self.materials
+            self.strain_energy_density(r, F) * self.dx(self.regions[r]) for r in self.materials
         )
         w_test = ufl.TestFunction(self.W)
         residual = ufl.derivative(energy, self.w, w_test)
@@ -466,6 +480,8 @@ class HyperelasticProblem:
             facets = np.unique(np.concatenate([self._facets(b) for b in self.axial_ends]))
             dofs = dolfinx.fem.locate_dofs_topological((sub, Vc), fdim, facets)
             self.bcs.append(dolfinx.fem.dirichletbc(self._axial_g, dofs, sub))
+        if self.options.formulation == "mixed":
+            self._add_inactive_pressure_bcs()
         if rigid_motion == "pin":
             for point, comp in self._pin_points():
                 sub, Vc = self._component_space(comp)
@@ -479,6 +495,35 @@ class HyperelasticProblem:
                 if n_found == 0:
                     raise RuntimeError(f"pin point {point} was not found among the dofs")
                 self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(Vc), dofs, sub))
+
+    def _add_inactive_pressure_bcs(self) -> None:
+        """Hold p_r = 0 at the dofs that touch no cell of region r (they carry no equation).
+
+        Activity is summed over ranks, so a dof on a partition boundary is active when any
+        rank sees a region cell around it.
+        """
+        tdim = self.mesh.topology.dim
+        for k, region in enumerate(self._region_order):
+            sub = self.W.sub(1 + k)
+            Vp, _ = sub.collapse()
+            cells = self.cell_tags.find(self.regions[region])
+            active = dolfinx.la.vector(Vp.dofmap.index_map, bs=1)
+            active.array[:] = 0.0
+            if len(cells):
+                active.array[np.unique(Vp.dofmap.list[cells].ravel())] = 1.0
+            active.scatter_reverse(dolfinx.la.InsertMode.add)
+            active.scatter_forward()
+            inactive = np.flatnonzero(active.array == 0.0).astype(np.int32)
+            all_cells = np.arange(self.mesh.topology.index_map(tdim).size_local
+                                  + self.mesh.topology.index_map(tdim).num_ghosts, dtype=np.int32)
+            # Map collapsed-space dofs to the mixed space through the cell dofmaps.
+            w_dofs = sub.dofmap.list[all_cells].ravel()
+            c_dofs = Vp.dofmap.list[all_cells].ravel()
+            c_to_w = np.empty(len(active.array), dtype=np.int32)
+            c_to_w[c_dofs] = w_dofs
+            dofs = [inactive, c_to_w[inactive]]
+            zero = dolfinx.fem.Function(Vp)
+            self.bcs.append(dolfinx.fem.dirichletbc(zero, [dofs[1], dofs[0]], sub))
 
     def _pin_points(self) -> list[tuple[np.ndarray, int]]:
         """Three mesh nodes and the tangential component to hold at each (see class doc)."""
@@ -663,7 +708,7 @@ class HyperelasticProblem:
         ``R + mean_radial_displacement`` is the deformed radius of a circular boundary under
         axisymmetric deformation (e.g. the lumen or channel radius).
         """
-        u, _, _ = self.kinematics()
+        u, _ = self.kinematics()
         X = ufl.SpatialCoordinate(self.mesh)
         dX = ufl.as_vector([X[0] - axis_origin_mm[0], X[1] - axis_origin_mm[1]])
         e_r = dX / ufl.sqrt(ufl.dot(dX, dX))

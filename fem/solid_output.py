@@ -47,15 +47,15 @@ class RegionStress:
 
 def cauchy_stress(problem: HyperelasticProblem, region: str):
     """Cauchy stress ``sigma = J^-1 P F^T`` (3x3 UFL, MPa) of ``region`` at the current state."""
-    _, p, F = problem.kinematics()
+    _, F = problem.kinematics()
     Fv = ufl.variable(F)
-    psi = problem.strain_energy_density(region, Fv, p)
+    psi = problem.strain_energy_density(region, Fv)
     return ufl.diff(psi, Fv) * Fv.T / ufl.det(Fv)
 
 
 def hoop_direction(problem: HyperelasticProblem, axis_origin_mm: tuple[float, float] = (0.0, 0.0)):
     """Unit circumferential direction about the z axis at the *deformed* position (3-vector)."""
-    u, _, _ = problem.kinematics()
+    u, _ = problem.kinematics()
     X = ufl.SpatialCoordinate(problem.mesh)
     x0 = X[0] + u[0] - axis_origin_mm[0]
     y0 = X[1] + u[1] - axis_origin_mm[1]
@@ -101,7 +101,7 @@ def region_stress_summary(
     regions = list(problem.materials) if regions is None else list(regions)
     points, qweights = _quadrature(problem)
     e_t = hoop_direction(problem, axis_origin_mm)
-    _, _, F = problem.kinematics()
+    _, F = problem.kinematics()
     # |det of the reference-cell map| * J turns reference-cell weights into deformed volume.
     dvol = abs(ufl.JacobianDeterminant(problem.mesh)) * ufl.det(F)
     out = {}

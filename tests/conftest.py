@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
-
 import os
 import pathlib
 import shutil
 import tempfile
+
+import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 import pytest
 from mpi4py import MPI
