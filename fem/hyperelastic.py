@@ -277,10 +277,13 @@ class HyperelasticProblem:
             axial stretch enters as ``F33``.
         axial_reference_z_mm: z that does not move axially.
         rigid_motion: ``"pin"`` removes the in-plane rigid motions (x, y translation,
-            rotation about z) by three scalar point constraints (tangential components at the
-            points of largest x, largest y and smallest x): statically determinate, so they
-            carry no reaction under a self-equilibrated load such as a lumen pressure.
-            ``"none"`` leaves that to ``displacement_bcs``.
+            rotation about z) by three scalar point constraints (u_y at a node near the +x
+            axis, u_x near the +y axis, u_y near the -x axis): statically determinate, so they
+            carry no reaction under a self-equilibrated load such as a lumen pressure; the
+            answer is fixed up to the rigid motion they select (a small translation when the
+            nodes are off the axes), which does not change stresses or circumferential means.
+            Axial rigid motion is left to ``axial_ends`` / ``displacement_bcs``.
+            ``"none"`` leaves all of that to ``displacement_bcs``.
         options: discretisation, Newton and stepping options.
         name: label used in the PETSc options prefix (made unique per problem).
     """
@@ -482,6 +485,7 @@ class HyperelasticProblem:
             self.bcs.append(dolfinx.fem.dirichletbc(self._axial_g, dofs, sub))
         if self.options.formulation == "mixed":
             self._add_inactive_pressure_bcs()
+        self.pin_bcs: list[dolfinx.fem.DirichletBC] = []
         if rigid_motion == "pin":
             for point, comp in self._pin_points():
                 sub, Vc = self._component_space(comp)
@@ -494,7 +498,8 @@ class HyperelasticProblem:
                 n_found = self.comm.allreduce(len(dofs[0]), op=MPI.SUM)
                 if n_found == 0:
                     raise RuntimeError(f"pin point {point} was not found among the dofs")
-                self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(Vc), dofs, sub))
+                self.pin_bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(Vc), dofs, sub))
+            self.bcs.extend(self.pin_bcs)
 
     def _add_inactive_pressure_bcs(self) -> None:
         """Hold p_r = 0 at the dofs that touch no cell of region r (they carry no equation).
@@ -532,11 +537,12 @@ class HyperelasticProblem:
         x = x[:n_owned]
         pins = []
         for axis, sign, comp in ((0, 1.0, 1), (1, 1.0, 0), (0, -1.0, 1)):
+            # Prefer nodes on the axis line (other in-plane coordinate ~ 0): there the held
+            # component is the tangential one, so an axisymmetric state needs no translation.
             # Ties (e.g. a line of nodes along z) break toward the smallest |z|, then rank.
             if len(x):
-                key = sign * x[:, axis] - 1e-9 * self.length_scale_mm * np.abs(
-                    x[:, -1] if self.gdim == 3 else 0.0
-                )
+                key = (sign * x[:, axis] - 4.0 * np.abs(x[:, 1 - axis])
+                       - 1e-9 * np.abs(x[:, -1] if self.gdim == 3 else 0.0))
                 i = int(np.argmax(key))
                 local = (float(key[i]), self.comm.rank)
             else:

@@ -171,7 +171,7 @@ def write_fields(
     "Warp By Vector" on ``displacement_mm`` in ParaView to see the deformed state.
     """
     mesh = problem.mesh
-    degree = mesh.geometry.cmap.degree
+    degree = mesh.geometry.cmaps[0].degree
     Vg = dolfinx.fem.functionspace(mesh, ("Lagrange", degree, (mesh.geometry.dim,)))
     u_out = dolfinx.fem.Function(Vg, name="displacement_mm")
     u_out.interpolate(problem.displacement)

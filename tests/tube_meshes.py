@@ -8,7 +8,6 @@ segment z in [-L/2, L/2]). Regions "layer0", "layer1", ... from the inside out; 
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
@@ -37,6 +36,7 @@ def quarter_tube(
     length_mm: float = 0.0,
     axial_layers: int = 1,
     order: int = 1,
+    full: bool = False,
 ) -> TubeMesh:
     """Mesh a quarter of a layered tube with radii ``radii_mm`` (inner, interfaces, outer).
 
@@ -48,6 +48,7 @@ def quarter_tube(
         length_mm: segment length (3-D).
         axial_layers: element layers along z (3-D, structured extrusion).
         order: geometry order (2 puts the edge nodes on the circles).
+        full: mesh the whole ring instead of the quarter (then "sym_x"/"sym_y" are empty).
     """
     if dim == 3 and length_mm <= 0.0:
         raise ValueError(f"length_mm = {length_mm} must be > 0 for dim = 3")
@@ -67,9 +68,13 @@ def quarter_tube(
         for i in range(n_layers):
             ring, _ = occ.cut([(2, disks[i + 1])], [(2, disks[i])], removeObject=False,
                               removeTool=False)
+            if full:
+                rings.append(ring[0][1])
+                continue
             quarter, _ = occ.intersect(ring, [(2, box)], removeObject=True, removeTool=False)
             rings.append(quarter[0][1])
         occ.remove([(2, d) for d in disks] + [(2, box)], recursive=True)
+        occ.synchronize()
         occ.fragment([(2, r) for r in rings], [])
         occ.synchronize()
         if dim == 3:
@@ -78,23 +83,23 @@ def quarter_tube(
             occ.synchronize()
         eps = 1e-6 * radii_mm[-1]
         for e in gmsh.model.getEntities(dim):
-            # a quarter ring spans x up to its outer radius
+            # a (quarter) ring spans x up to its outer radius
             xmax = gmsh.model.getBoundingBox(*e)[3]
             layer = int(np.argmin(np.abs(np.asarray(radii_mm[1:]) - xmax)))
             gmsh.model.addPhysicalGroup(dim, [e[1]], tag=layer + 1, name=f"layer{layer}")
         groups: dict[str, list[int]] = {n: [] for n in names}
         for e in gmsh.model.getEntities(dim - 1):
             xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(*e)
-            if xmax < eps:
+            if not full and xmax < eps:
                 groups["sym_x"].append(e[1])
-            elif ymax < eps:
+            elif not full and ymax < eps:
                 groups["sym_y"].append(e[1])
             elif dim == 3 and zmax < -length_mm / 2 + eps:
                 groups["end_proximal"].append(e[1])
             elif dim == 3 and zmin > length_mm / 2 - eps:
                 groups["end_distal"].append(e[1])
             else:
-                r = math.hypot(xmax, ymin)  # a quarter arc spans (r, 0) .. (0, r)
+                r = xmax  # an arc of radius r centred on the axis reaches x = r
                 if abs(r - radii_mm[0]) < 1e-3 * radii_mm[0]:
                     groups["inner"].append(e[1])
                 elif abs(r - radii_mm[-1]) < 1e-3 * radii_mm[-1]:
