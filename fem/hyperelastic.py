@@ -96,6 +96,8 @@ class SolverOptions:
         easy_iterations: a solve with at most this many Newton iterations is "easy".
         max_steps: most solves (converged or not) in one ramp.
         max_consecutive_failures: most failed solves in a row before giving up.
+        predictor: start each Newton solve from a secant extrapolation of the last converged
+            increment (within a ramp) instead of the last converged state.
         snes_rtol: relative residual tolerance of Newton.
         snes_atol: absolute residual tolerance in units of ``s * L^2`` (N) (s: pressure scale
             modulus, L: mesh size), i.e. dimensionless.
@@ -116,6 +118,7 @@ class SolverOptions:
     easy_iterations: int = 5
     max_steps: int = 100
     max_consecutive_failures: int = 8
+    predictor: bool = True
     snes_rtol: float = 1.0e-9
     snes_atol: float = 1.0e-12
     snes_max_it: int = 25
@@ -648,6 +651,9 @@ class HyperelasticProblem:
         t, dt = 0.0, opts.initial_step
         failures_in_row = 0
         backup = self.w.x.array.copy()
+        # Secant predictor: the last converged increment per unit load fraction, so the Newton
+        # start of the next step is extrapolated along the load path (fewer iterations).
+        rate: np.ndarray | None = None
         while t < 1.0 - 1e-12:
             if len(result.steps) >= opts.max_steps:
                 result.failure = self._failure("max_steps", result, t)
@@ -655,10 +661,14 @@ class HyperelasticProblem:
             dt = min(dt, opts.max_step, 1.0 - t)
             t_try = t + dt
             p, lam = p0 + t_try * (p1 - p0), l0 + t_try * (l1 - l0)
+            if opts.predictor and rate is not None:
+                self.w.x.array[:] = backup + dt * rate
+                self.w.x.scatter_forward()
             record = self._solve_once(len(result.steps), t_try, p, lam)
             result.steps.append(record)
             self.history.append(record)
             if record.converged:
+                rate = (self.w.x.array - backup) / dt
                 t, failures_in_row = t_try, 0
                 backup[:] = self.w.x.array
                 self.pressure_MPa, self.axial_stretch = p, lam
