@@ -101,6 +101,13 @@ class SolverOptions:
         snes_rtol: relative residual tolerance of Newton.
         snes_atol: absolute residual tolerance in units of ``s * L^2`` (N) (s: pressure scale
             modulus, L: mesh size), i.e. dimensionless.
+        snes_stol: Newton also stops (converged) when the update is below this fraction of the
+            solution norm (0: off).
+        stagnation_rtol: Newton also stops, converged, when the residual is below this
+            fraction of its initial value and no longer halves per iteration: it has reached
+            its rounding floor (next to 20 GPa calcium the stresses carry an absolute error
+            ~1e-16 E, so ``snes_rtol`` can be out of reach at small loads). Such a step is
+            recorded with ``snes_reason_name = "CONVERGED_ROUNDING_FLOOR"``. 0: off.
         snes_max_it: most Newton iterations per solve.
         ksp_rtol: relative tolerance of the iterative linear solver.
         petsc_options: extra SNES/KSP/PC options (no prefix), merged last.
@@ -121,6 +128,8 @@ class SolverOptions:
     predictor: bool = True
     snes_rtol: float = 1.0e-9
     snes_atol: float = 1.0e-12
+    snes_stol: float = 0.0
+    stagnation_rtol: float = 1.0e-6
     snes_max_it: int = 25
     ksp_rtol: float = 1.0e-10
     petsc_options: tuple[tuple[str, object], ...] = ()
@@ -150,6 +159,8 @@ class SolverOptions:
         check_range("max_consecutive_failures", self.max_consecutive_failures, 1, 1000)
         check_range("snes_rtol", self.snes_rtol, 0.0, 1.0, low_open=True, high_open=True)
         check_range("snes_atol", self.snes_atol, 0.0, 1.0)
+        check_range("snes_stol", self.snes_stol, 0.0, 1e-3)
+        check_range("stagnation_rtol", self.stagnation_rtol, 0.0, 1e-3)
         check_range("snes_max_it", self.snes_max_it, 1, 1000)
         check_range("ksp_rtol", self.ksp_rtol, 0.0, 1.0, low_open=True, high_open=True)
 
@@ -567,7 +578,7 @@ class HyperelasticProblem:
             "snes_linesearch_type": "basic",
             "snes_rtol": opts.snes_rtol,
             "snes_atol": atol,
-            "snes_stol": 0.0,
+            "snes_stol": opts.snes_stol,
             "snes_max_it": opts.snes_max_it,
             "snes_divergence_tolerance": 1e8,
         }
@@ -607,6 +618,37 @@ class HyperelasticProblem:
             self._nullspace = rigid_body_near_nullspace(self.W)
             self._problem.A.setNearNullSpace(self._nullspace)
         self.snes = self._problem.solver
+        self.snes.setConvergenceTest(self._convergence_test)
+        self._f0 = self._fprev = math.inf
+        self._stagnated = False
+
+    def _convergence_test(self, snes, it: int, norms: tuple[float, float, float]) -> int:
+        """PETSc's default residual tests plus the rounding-floor test (``stagnation_rtol``)."""
+        R = PETSc.SNES.ConvergedReason
+        xnorm, ynorm, fnorm = norms
+        rtol, atol, stol, max_it = snes.getTolerances()
+        if not math.isfinite(fnorm):
+            return R.DIVERGED_FUNCTION_NANORINF
+        if it == 0:
+            self._f0 = self._fprev = fnorm
+            self._stagnated = False
+            return R.CONVERGED_FNORM_ABS if fnorm <= atol else R.ITERATING
+        prev, self._fprev = self._fprev, fnorm
+        if fnorm <= atol:
+            return R.CONVERGED_FNORM_ABS
+        if fnorm <= rtol * self._f0:
+            return R.CONVERGED_FNORM_RELATIVE
+        if stol > 0.0 and ynorm <= stol * xnorm:
+            return R.CONVERGED_SNORM_RELATIVE
+        floor = self.options.stagnation_rtol
+        if floor > 0.0 and it >= 2 and fnorm <= floor * self._f0 and fnorm > 0.5 * prev:
+            self._stagnated = True
+            return R.CONVERGED_SNORM_RELATIVE
+        if it >= max_it:
+            return R.DIVERGED_MAX_IT
+        if fnorm > snes.getDivergenceTolerance() * self._f0:
+            return R.DIVERGED_DTOL
+        return R.ITERATING
 
     # ------------------------------------------------------------------ state
     @property
@@ -715,7 +757,8 @@ class HyperelasticProblem:
         return StepRecord(
             step=step, load_fraction=t, pressure_MPa=pressure, axial_stretch=stretch,
             converged=converged, snes_reason=reason,
-            snes_reason_name=self._reason_names.get(reason, str(reason)),
+            snes_reason_name=("CONVERGED_ROUNDING_FLOOR" if reason > 0 and self._stagnated
+                              else self._reason_names.get(reason, str(reason))),
             newton_iterations=int(self.snes.getIterationNumber()),
             linear_iterations=int(self.snes.getLinearSolveIterations()),
             residual_norm=fnorm, wall_time_s=wall,
