@@ -20,9 +20,9 @@ from meshes.geometry import CrossSection
 from meshes.spec import ArteryModelSpec, ArterySectionSpec, BalloonModelSpec
 
 #: Region names, in labelling priority (a fragment piece inside several inputs takes the first).
-ARTERY_REGIONS = ("calcium", "intima", "media", "adventitia")
+ARTERY_REGIONS = ("calcium", "intima", "media", "adventitia", "lumen_fill")
 #: Physical tag of each region (stable across meshes, so solvers can rely on them).
-REGION_TAGS = {"intima": 1, "calcium": 2, "media": 3, "adventitia": 4}
+REGION_TAGS = {"intima": 1, "calcium": 2, "media": 3, "adventitia": 4, "lumen_fill": 5}
 BOUNDARY_TAGS = {
     "outer_wall": 11,
     "channel_surface": 12,
@@ -174,6 +174,8 @@ def _section_faces(cs: CrossSection, z0: float, *, with_calcium: bool) -> dict[i
         outer_loop = occ.addCurveLoop([occ.addCircle(0.0, 0.0, z0, cs.r_outer)])
     adventitia = occ.addPlaneSurface([outer_loop, hull1_loop])
     faces = {intima: "intima", media: "media", adventitia: "adventitia"}
+    if cs.spec.artery.lumen_content == "filled":
+        faces[occ.addPlaneSurface([occ.addCurveLoop([lumen])])] = "lumen_fill"
 
     # --- calcium sheets: fragment them into their host layer ---------------------------------
     sheets = []
@@ -272,7 +274,9 @@ def _tag_artery(cs: CrossSection, spec: ArteryModelSpec, labels: dict[int, str])
         up, _down = gmsh.model.getAdjacencies(2, s)
         labs = {labels[v] for v in up if v in labels}
         if len(up) == 2:
-            if len(labs) == 2:
+            if "lumen_fill" in labs:
+                bnd["lumen_surface"].append(s)
+            elif len(labs) == 2:
                 if "calcium" in labs:
                     bnd["calcium_interface"].append(s)
                 elif labs == {"intima", "media"}:
@@ -373,7 +377,9 @@ def build_artery_section(spec: ArterySectionSpec, *, name: str = "artery_section
         up, _down = gmsh.model.getAdjacencies(1, cv)
         labs = {faces[f] for f in up if f in faces}
         if len(up) == 2:
-            if len(labs) == 2:
+            if "lumen_fill" in labs:
+                bnd["lumen_surface"].append(cv)
+            elif len(labs) == 2:
                 if "calcium" in labs:
                     bnd["calcium_interface"].append(cv)
                 elif labs == {"intima", "media"}:

@@ -53,7 +53,8 @@ class CrossSection:
 
     @property
     def r_channel(self) -> float:
-        return 0.5 * self.spec.balloon.diameter_mm
+        """Stress-free radius of the subintimal channel (the balloon opens it further)."""
+        return 0.5 * self.spec.balloon.channel_diameter_mm
 
     @property
     def x_a(self) -> float:
@@ -189,6 +190,8 @@ class CrossSection:
         }
         if ca_intima + ca_media + nodules > 0.0:
             vols["calcium"] = ca_intima + ca_media + nodules
+        if self.spec.artery.lumen_content == "filled":
+            vols["lumen_fill"] = math.pi * self.r_lumen**2 * length
         return vols
 
     def section_areas(self, z: float) -> dict[str, float]:
@@ -212,6 +215,8 @@ class CrossSection:
         }
         if ca_intima + ca_media > 0:
             out["calcium"] = ca_intima + ca_media
+        if self.spec.artery.lumen_content == "filled":
+            out["lumen_fill"] = math.pi * self.r_lumen**2
         return out
 
     # --- needle path -------------------------------------------------------------------------
@@ -268,7 +273,8 @@ class CrossSection:
             if self.r_outer < need - 1e-12:
                 raise ValueError(
                     f"artery.outer_diameter_mm = {art.outer_diameter_mm:g}: the channel "
-                    f"(balloon.diameter_mm = {s.balloon.diameter_mm:g}) breaks through the outer "
+                    f"(balloon.channel_diameter_mm = {s.balloon.channel_diameter_mm:g}) breaks "
+                    f"through the outer "
                     f"wall; with these layers outer_diameter_mm must be >= {2 * need:.3f} mm"
                 )
         z0, z1 = self.segment_z()

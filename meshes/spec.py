@@ -50,6 +50,9 @@ class ArterySpec:
             it the outer wall is this circle and ``adventitia_thickness_mm`` is the least
             adventitia allowed where the channel stretches the wall most (a balloon that leaves
             less has broken through the outer wall and is rejected).
+        lumen_content: ``"open"`` (the true lumen is a void) or ``"filled"`` (meshed as region
+            ``lumen_fill``, for a soft compressible fill that stops the flap from collapsing
+            through the lumen under the balloon, in place of self-contact).
     """
 
     true_lumen_radius_mm: float = 2.5
@@ -59,6 +62,7 @@ class ArterySpec:
     length_mm: float = 30.0
     axial_prestretch: float = 1.29
     outer_diameter_mm: float | None = None
+    lumen_content: str = "open"
 
     def __post_init__(self) -> None:
         o = "artery"
@@ -69,6 +73,7 @@ class ArterySpec:
                     unit="mm")
         check_range(o, "length_mm", self.length_mm, 2.0, 200.0, unit="mm")
         check_range(o, "axial_prestretch", self.axial_prestretch, 1.0, 2.0)
+        check_choice(o, "lumen_content", self.lumen_content, ("open", "filled"))
         if self.outer_diameter_mm is not None:
             check_range(o, "outer_diameter_mm", self.outer_diameter_mm, 2.0, 40.0, unit="mm")
 
@@ -77,9 +82,10 @@ class ArterySpec:
 class BalloonSpec:
     """The subintimal balloon, which also sets the size of the channel it opens.
 
-    The channel in the artery mesh is the balloon's nominal cross-section over the whole segment
-    (a PTA balloon of 20-40 mm spans the modelled segment). The film mesh is the balloon alone:
-    a cylindrical body with conical ends down to the catheter neck.
+    The channel in the artery mesh is the dissection the wire made, stress-free, of diameter
+    ``channel_diameter_mm``, over the whole segment (a PTA balloon of 20-40 mm spans the modelled
+    segment); the balloon opens it to its own diameter. The film mesh is the balloon alone: a
+    cylindrical body with conical ends down to the catheter neck.
 
     Attributes:
         diameter_mm: nominal diameter (5.0 mm in the case report).
@@ -87,6 +93,11 @@ class BalloonSpec:
         cone_length_mm: axial length of each tapered end.
         neck_diameter_mm: diameter where the cones meet the catheter shaft.
         film_thickness_mm: wall of the film, 15-60 um, 25 um typical [est] (DOMAIN.md section 6).
+        channel_diameter_mm: stress-free diameter of the subintimal channel before the balloon
+            opens it, 4.0 mm [est] (the wire's dissection, held open by the deflated balloon).
+        nominal_pressure_atm: pressure at which the film reaches ``diameter_mm`` (6-8 atm).
+        rated_burst_pressure_atm: rated burst pressure (12-24 atm).
+        compliance_pct_per_atm: diameter growth per atm above nominal (1-2 %/atm).
     """
 
     diameter_mm: float = 5.0
@@ -94,6 +105,10 @@ class BalloonSpec:
     cone_length_mm: float = 3.0
     neck_diameter_mm: float = 1.0
     film_thickness_mm: float = 0.025
+    channel_diameter_mm: float = 4.0
+    nominal_pressure_atm: float = 6.0
+    rated_burst_pressure_atm: float = 14.0
+    compliance_pct_per_atm: float = 1.5
 
     def __post_init__(self) -> None:
         o = "balloon"
@@ -103,6 +118,13 @@ class BalloonSpec:
         check_range(o, "neck_diameter_mm", self.neck_diameter_mm, 0.2, self.diameter_mm,
                     hi_open=True, unit="mm (below diameter_mm)")
         check_range(o, "film_thickness_mm", self.film_thickness_mm, 0.005, 0.2, unit="mm")
+        check_range(o, "channel_diameter_mm", self.channel_diameter_mm, 1.0, 12.0, unit="mm")
+        check_range(o, "nominal_pressure_atm", self.nominal_pressure_atm, 1.0, 30.0, unit="atm")
+        check_range(o, "rated_burst_pressure_atm", self.rated_burst_pressure_atm,
+                    self.nominal_pressure_atm, 60.0, lo_open=True,
+                    unit="atm (above nominal_pressure_atm)")
+        check_range(o, "compliance_pct_per_atm", self.compliance_pct_per_atm, 0.1, 10.0,
+                    unit="%/atm")
 
 
 @dataclass(frozen=True, slots=True)

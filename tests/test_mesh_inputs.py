@@ -33,7 +33,7 @@ INVALID = [
      ["calcification.thickness_mm", "artery.media_thickness_mm"]),
     ("channel breaks through the outer wall",
      lambda: ArteryModelSpec(artery=ArterySpec(outer_diameter_mm=12.0),
-                             balloon=BalloonSpec(diameter_mm=6.0)),
+                             balloon=BalloonSpec(channel_diameter_mm=6.0)),
      ["artery.outer_diameter_mm", "breaks through the outer wall", ">= 14.1"]),
     ("arc above 360", lambda: CalcificationSpec(arc_deg=400.0),
      ["calcification.arc_deg", "400", "[0, 360]"]),
