@@ -107,10 +107,12 @@ def write_results_folder(root: Path, *, fields: dict[str, str] | None = None) ->
                     (res / "curves" / f"puncture.{key}.json").write_text(json.dumps(vals))
                     curves.append(f"curves/puncture.{key}.json")
             p = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
-            (res / "curves" / "balloon_pressure_diameter.json").write_text(json.dumps({
-                "pressure_atm": p, "free_diameter_mm": [4.0 + 0.1 * x for x in p],
-                "confined_diameter_mm": [min(4.0 + 0.1 * x, 4.5) for x in p]}))
-            curves.append("curves/balloon_pressure_diameter.json")
+            for key, vals in (("pressure_curve_atm", p),
+                              ("free_diameter_curve_mm", [4.0 + 0.1 * x for x in p]),
+                              ("confined_diameter_curve_mm", [min(4.0 + 0.1 * x, 4.5)
+                                                              for x in p])):
+                (res / "curves" / f"balloon.{key}.json").write_text(json.dumps(vals))
+                curves.append(f"curves/balloon.{key}.json")
         record = {"case_id": row["case_id"], "status": row["status"], "reason": row["reason"],
                   "solve": ["balloon", "puncture"], "axes": axes, "params": {},
                   "results": results if row["status"] == "done" else {}, "curves": curves,
