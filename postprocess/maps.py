@@ -558,6 +558,10 @@ def plot_small_multiples(frame: pd.DataFrame, column: str, outdir: str | os.Path
     for k, grid in enumerate(grids):
         ax = axs[k // len(cols), k % len(cols)]
         out.artists.append(_draw_value_panel(ax, grid, norm, colours))
+        if k % len(cols):
+            ax.set_ylabel("")
+        if k // len(cols) < len(rows) - 1:
+            ax.set_xlabel("")
         ax.set_title(", ".join(f"{a} = {v}" for a, v in grid.panel.items()), fontsize=9)
     fig.colorbar(out.artists[0], ax=axs, label=column_label(column), shrink=0.8)
     fig.suptitle(title)
