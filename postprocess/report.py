@@ -192,7 +192,8 @@ def _draw_maps(table: StudyTable, opts: ReportOptions, outdir: Path, notes: list
             notes.append("no values (yet) for: " + ", ".join(absent))
         panels = tuple(opts.panel_axes)
     else:
-        swept = _swept(table) or [a for a in table.axes if a in frame]
+        swept = _swept(table)
+        swept += [a for a in table.axes if a in frame and a not in swept]
         if len(swept) < 2:
             notes.append(f"maps need two axes; this study's axes: {table.axes or 'none'}")
             return [], []
