@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "meshes.cli",
     "studies.commands",
     "hpc.slurm_cli",
+    "postprocess.cli",
 )
 
 
