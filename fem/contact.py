@@ -19,7 +19,9 @@ reference area is
 
     psi_c = ( <lambda - eps g>_+^2 - lambda^2 ) / (2 eps),
 
-whose variation gives the nominal contact pressure ``P = <lambda - eps g>_+`` acting along the
+(with the ramp ``<x>_+`` rounded to C1 over a width ``eps * smoothing_mm``, so that Newton does not
+cycle when surface nodes enter and leave contact) whose variation gives the nominal contact
+pressure ``P = <lambda - eps g>_+`` acting along the
 needle's outward normal ``grad S``. ``lambda`` (a nodal field of the displacement's degree on the
 contact surface) is held fixed during a Newton solve and updated after it by Uzawa,
 ``lambda <- <lambda - eps g>_+`` at the surface nodes, until the largest nodal penetration
@@ -79,6 +81,8 @@ class ContactSettings:
             as a failure of that step.
         quadrature_degree: quadrature degree of the contact (and support) surface integrals,
             shared by residual and Jacobian.
+        smoothing_mm: width (in gap, mm) of the C1 rounding of the penalty ramp, > 0; small
+            against the penetration tolerance so that it does not change the answer.
         support_stiffness_factor: ``k = factor * E_eff / h`` of the balloon backing (MPa/mm).
         initial_step_mm: first needle increment (mm).
         min_step_mm: smallest increment before an insertion gives up (mm).
@@ -95,6 +99,7 @@ class ContactSettings:
     penetration_rel_tol: float = 0.01
     max_al_iterations: int = 30
     quadrature_degree: int = 6
+    smoothing_mm: float = 1.0e-5
     support_stiffness_factor: float = 10.0
     initial_step_mm: float = 0.02
     min_step_mm: float = 1.0e-5
@@ -111,6 +116,7 @@ class ContactSettings:
         check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
         check_range("max_al_iterations", self.max_al_iterations, 1, 1000)
         check_range("quadrature_degree", self.quadrature_degree, 1, 20)
+        check_range("smoothing_mm", self.smoothing_mm, 0.0, 1.0, low_open=True, unit="mm")
         check_range("support_stiffness_factor", self.support_stiffness_factor, 0.0, 1e6,
                     low_open=True)
         check_range("initial_step_mm", self.initial_step_mm, 0.0, 10.0, low_open=True,
@@ -282,9 +288,17 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         gap = self.needle.axisymmetric_distance(x, self._d, ops)
         lam, eps = self.multiplier, self._eps
         self.gap = gap
-        self.contact_pressure = ufl.max_value(lam - eps * gap, 0.0)
+        # C1 ramp: P(x) = x^2/(2 delta) on [0, delta], x - delta/2 above (Newton does not cycle
+        # on the kink of <x>_+ when contact nodes enter and leave); delta = eps * smoothing.
+        xc = lam - eps * gap
+        delta = eps * self.contact.smoothing_mm
+        xp = ufl.max_value(xc, 0.0)
+        phi = ufl.conditional(ufl.le(xp, delta), xp**3 / (6.0 * delta),
+                              0.5 * xp**2 - 0.5 * delta * xp + delta**2 / 6.0)
+        self.contact_pressure = ufl.conditional(ufl.le(xp, delta), xp**2 / (2.0 * delta),
+                                                xp - 0.5 * delta)
         dsc = self.ds_contact(self.boundaries[self.contact_boundary])
-        energy = energy + (self.contact_pressure**2 - lam**2) / (2.0 * eps) * weight * dsc
+        energy = energy + (phi - 0.5 * lam**2) / eps * weight * dsc
         # Needle force: -int P dS/dz, with dS/dz from the same distance as a UFL variable.
         xv = ufl.variable(x)
         dS = ufl.diff(self.needle.axisymmetric_distance(xv, self._d, ops), xv)
