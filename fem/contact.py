@@ -43,7 +43,8 @@ Needle force: ``F = dPi/dd = -int P dS/dz dA`` (N), the exact work conjugate of 
 needle work ``W = int F dd`` is consistent with the stored energy.
 
 Balloon backing (optional ``support_boundaries``): a pressure-limited frictionless support,
-nominal traction ``q = min(k <w>_+, p_support)`` opposing the normal displacement ``w = u . N``
+nominal traction ``q = p_support tanh(k <w>_+ / p_support)`` (stiffness ``k`` at first, saturating
+smoothly at ``p_support``) opposing the normal displacement ``w = u . N``
 into the support, energy ``phi(w)`` with ``phi' = q``: the balloon holds the wall where it is
 until the fluid pressure is reached, then gives way at that constant pressure.
 """
@@ -66,6 +67,8 @@ from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
 from fem.materials import Material, check_range
 from fem.needle import Needle, ufl_ops
 
+_FLOOR_REASONS = (-6, -5)  # PETSc SNES_DIVERGED_LINE_SEARCH, SNES_DIVERGED_MAX_IT
+
 
 @dataclass(frozen=True, slots=True)
 class ContactSettings:
@@ -81,8 +84,10 @@ class ContactSettings:
             as a failure of that step.
         quadrature_degree: quadrature degree of the contact (and support) surface integrals,
             shared by residual and Jacobian.
-        smoothing_mm: width (in gap, mm) of the C1 rounding of the penalty ramp, > 0; small
-            against the penetration tolerance so that it does not change the answer.
+        smoothing_mm: width (in gap, mm) of the C1 rounding of the penalty ramp, > 0. Uzawa's
+            fixed point then leaves a uniform penetration of ``smoothing_mm / 2`` on the
+            active surface (the pressure is what equilibrium needs), so it must be below
+            the penetration tolerance (checked against ``penetration_tol_mm``).
         support_stiffness_factor: ``k = factor * E_eff / h`` of the balloon backing (MPa/mm).
         initial_step_mm: first needle increment (mm).
         min_step_mm: smallest increment before an insertion gives up (mm).
@@ -116,7 +121,8 @@ class ContactSettings:
         check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
         check_range("max_al_iterations", self.max_al_iterations, 1, 1000)
         check_range("quadrature_degree", self.quadrature_degree, 1, 20)
-        check_range("smoothing_mm", self.smoothing_mm, 0.0, 1.0, low_open=True, unit="mm")
+        check_range("smoothing_mm", self.smoothing_mm, 0.0, self.penetration_tol_mm,
+                    low_open=True, high_open=True, unit="mm (below penetration_tol_mm)")
         check_range("support_stiffness_factor", self.support_stiffness_factor, 0.0, 1e6,
                     low_open=True)
         check_range("initial_step_mm", self.initial_step_mm, 0.0, 10.0, low_open=True,
@@ -219,6 +225,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         self._d = dolfinx.fem.Constant(mesh, 0.0)
         self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
         self.needle_displacement_mm = 0.0
+        self._last_force = 0.0
         super().__init__(
             mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
             materials=materials, pressure_boundaries=pressure_boundaries,
@@ -311,11 +318,16 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
             k = self.contact.support_stiffness_factor * E_eff_all / self.h_contact_mm
             self.support_stiffness_MPa_per_mm = k
             N = ufl.FacetNormal(self.mesh)
-            w = ufl.max_value(ufl.dot(u, N), 0.0)
-            p_s = self._support_p
-            w_sat = p_s / k
-            phi = ufl.conditional(ufl.le(w, w_sat), 0.5 * k * w**2,
-                                  p_s * w - 0.5 * p_s * w_sat)
+            # The same C1 rounding of <w>_+ as the contact ramp: where the far face lifts off,
+            # the support's stiffness must not jump from 0 to k (Newton would cycle there).
+            wp = ufl.max_value(ufl.dot(u, N), 0.0)
+            dw = 10.0 * self.contact.smoothing_mm
+            w = ufl.conditional(ufl.le(wp, dw), wp**2 / (2.0 * dw), wp - 0.5 * dw)
+            p_s = max(float(self._support_p.value), 1e-12)
+            # q = p tanh(k w / p): stiffness k at first, smoothly saturating at p (no second
+            # kink for Newton); energy (p^2/k) ln cosh(k w / p), written overflow-free.
+            z = k * w / p_s
+            phi = (p_s**2 / k) * (z + ufl.ln(1.0 + ufl.exp(-2.0 * z)) - math.log(2.0))
             for b in self.support_boundaries:
                 energy = energy + phi * weight * self.ds_contact(self.boundaries[b])
 
@@ -380,6 +392,10 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         return self._sum(self._energy_form)
 
     # ------------------------------------------------------------------ solving
+    def _residual_floor(self) -> float:
+        """Residual (N) below which a solve is at its rounding floor."""
+        return 1e-7 * max(abs(self._last_force), self.E_eff_MPa * self.h_contact_mm**2)
+
     def _uzawa_update(self) -> None:
         new = dolfinx.fem.Function(self.L)
         new.interpolate(self._update_expr)
@@ -399,6 +415,11 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         while True:
             rec = self._solve_once(step, 0.0, self.pressure_MPa, self.axial_stretch)
             newton += rec.newton_iterations
+            if not rec.converged and rec.snes_reason in _FLOOR_REASONS and math.isfinite(
+                    rec.residual_norm) and rec.residual_norm <= self._residual_floor():
+                # Newton cannot lower a residual that is already at rounding level (a relative
+                # test against a small initial residual can be out of reach).
+                rec.converged, rec.snes_reason_name = True, "CONVERGED_RESIDUAL_FLOOR"
             if not rec.converged:
                 break
             pen = self.penetration()
@@ -413,6 +434,8 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         if rec.converged and not converged:
             reason_name = "AL_MAX_ITERATIONS"
         force = self.needle_force() if rec.converged else math.nan
+        if converged:
+            self._last_force = force
         wall = self.comm.allreduce(time.perf_counter() - tic, op=MPI.MAX)
         return InsertionStep(step=step, displacement_mm=d, converged=converged, force_N=force,
                              work_Nmm=math.nan, penetration_mm=pen, al_iterations=al,

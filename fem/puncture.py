@@ -368,7 +368,7 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
         dm.mesh, dm.cell_tags, dm.facet_tags, regions=dm.regions, boundaries=dm.boundaries,
         materials=_materials(case, [t for t, _ in layers]), needle=needle,
         contact_boundary="contact_surface", contact=case.contact, displacement_bcs=bcs,
-        options=SolverOptions(quadrature_degree=4, petsc_options=_LINESEARCH),
+        options=SolverOptions(quadrature_degree=4, snes_atol=1e-9, petsc_options=_LINESEARCH),
         name=f"puncture_{event}", **kwargs,
     )
     threshold = case.criterion.threshold_Nmm(layers, case.od_mm)

