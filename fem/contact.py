@@ -1,0 +1,540 @@
+"""Frictionless contact of a finite-strain axisymmetric solid against a rigid needle.
+
+Kinematics (axisymmetric, (x, y) = (r, z))
+------------------------------------------
+The mesh lies in the (r, z) half-plane; the needle axis is ``r = 0``. With ``u = (u_r, u_z)``
+
+    F = [[1 + du_r/dr, du_r/dz, 0], [du_z/dr, 1 + du_z/dz, 0], [0, 0, 1 + u_r / r]],
+
+and every integral carries the weight ``2 pi r`` of the reference configuration. The material
+models, the mixed u-p (Taylor-Hood) formulation, the per-region pressures and the Newton/SNES
+machinery are those of :class:`fem.hyperelastic.HyperelasticProblem` (subclassed here: only the
+deformation gradient and the measure change).
+
+Contact: penalty plus augmented Lagrangian (Uzawa)
+---------------------------------------------------
+The gap is the needle's exact signed distance evaluated at the deformed position,
+``g = S(X + u; d)`` (:mod:`fem.needle`), with ``d`` the needle advance. The contact energy per
+reference area is
+
+    psi_c = ( <lambda - eps g>_+^2 - lambda^2 ) / (2 eps),
+
+(with the ramp ``<x>_+`` rounded to C1 over a width ``eps * smoothing_mm``, so that Newton does not
+cycle when surface nodes enter and leave contact) whose variation gives the nominal contact
+pressure ``P = <lambda - eps g>_+`` acting along the
+needle's outward normal ``grad S``. ``lambda`` (a nodal field of the displacement's degree on the
+contact surface) is held fixed during a Newton solve and updated after it by Uzawa,
+``lambda <- <lambda - eps g>_+`` at the surface nodes, until the largest nodal penetration
+``max(-g)`` is below ``min(penetration_tol_mm, penetration_rel_tol * d)``. ``lambda = 0`` and one
+solve is the pure penalty method.
+
+Penalty stiffness rule: ``eps = penalty_factor * E_eff / h`` (MPa/mm) with ``E_eff = 3 mu`` of the
+stiffest region touching the contact surface (Young's modulus of an incompressible solid with
+shear modulus ``mu``) and ``h`` the smallest contact-surface facet length. With it the penetration
+of pure penalty is about ``P h / (penalty_factor E_eff)``, a fixed fraction of the element size
+whatever the material; Uzawa then removes it.
+
+The contact surface integral uses an explicit quadrature degree
+(``ContactSettings.quadrature_degree``) on the one ``ds`` measure from which both residual and
+Jacobian are derived: with UFL's automatic estimate the Jacobian's kink term was integrated less
+accurately than the residual and Newton fell back to linear convergence (measured by the team).
+
+Needle force: ``F = dPi/dd = -int P dS/dz dA`` (N), the exact work conjugate of ``d``, so the
+needle work ``W = int F dd`` is consistent with the stored energy.
+
+Balloon backing (optional ``support_boundaries``): a pressure-limited frictionless support,
+nominal traction ``q = p_support tanh(k <w>_+ / p_support)`` (stiffness ``k`` at first, saturating
+smoothly at ``p_support``) opposing the normal displacement ``w = u . N``
+into the support, energy ``phi(w)`` with ``phi' = q``: the balloon holds the wall where it is
+until the fluid pressure is reached, then gives way at that constant pressure.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import basix.ufl
+import dolfinx
+import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+from fem.materials import Material, check_range
+from fem.needle import Needle, ufl_ops
+
+_FLOOR_REASONS = (-6, -5)  # PETSc SNES_DIVERGED_LINE_SEARCH, SNES_DIVERGED_MAX_IT
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSettings:
+    """How contact is enforced and how the needle is advanced.
+
+    Attributes:
+        penalty_factor: ``c`` in ``eps = c E_eff / h`` (dimensionless), in (0, 1e6].
+        augmented_lagrangian: run Uzawa updates (False: pure penalty, one solve per step).
+        penetration_tol_mm: absolute penetration tolerance (mm), > 0.
+        penetration_rel_tol: tolerance relative to the needle advance ``d``, > 0; the tolerance
+            used is the smaller of the two.
+        max_al_iterations: most Uzawa updates per step; not reaching the tolerance is recorded
+            as a failure of that step.
+        quadrature_degree: quadrature degree of the contact (and support) surface integrals,
+            shared by residual and Jacobian.
+        smoothing_mm: width (in gap, mm) of the C1 rounding of the penalty ramp, > 0. Uzawa's
+            fixed point then leaves a uniform penetration of ``smoothing_mm / 2`` on the
+            active surface (the pressure is what equilibrium needs), so it must be below
+            the penetration tolerance (checked against ``penetration_tol_mm``).
+        support_stiffness_factor: ``k = factor * E_eff / h`` of the balloon backing (MPa/mm).
+        initial_step_mm: first needle increment (mm).
+        min_step_mm: smallest increment before an insertion gives up (mm).
+        max_step_mm: largest increment (mm).
+        grow_factor: increment multiplier after an easy step.
+        shrink_factor: increment multiplier after a failed step.
+        easy_iterations: a step whose Newton solves all took at most this many iterations is easy.
+        max_steps: most solves (converged or not) in one insertion.
+    """
+
+    penalty_factor: float = 10.0
+    augmented_lagrangian: bool = True
+    penetration_tol_mm: float = 1.0e-3
+    penetration_rel_tol: float = 0.01
+    max_al_iterations: int = 30
+    quadrature_degree: int = 6
+    smoothing_mm: float = 1.0e-5
+    support_stiffness_factor: float = 10.0
+    initial_step_mm: float = 0.02
+    min_step_mm: float = 1.0e-5
+    max_step_mm: float = 0.05
+    grow_factor: float = 1.5
+    shrink_factor: float = 0.5
+    easy_iterations: int = 6
+    max_steps: int = 400
+
+    def __post_init__(self) -> None:
+        check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
+        check_range("penetration_tol_mm", self.penetration_tol_mm, 0.0, 1.0, low_open=True,
+                    unit="mm")
+        check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
+        check_range("max_al_iterations", self.max_al_iterations, 1, 1000)
+        check_range("quadrature_degree", self.quadrature_degree, 1, 20)
+        check_range("smoothing_mm", self.smoothing_mm, 0.0, self.penetration_tol_mm,
+                    low_open=True, high_open=True, unit="mm (below penetration_tol_mm)")
+        check_range("support_stiffness_factor", self.support_stiffness_factor, 0.0, 1e6,
+                    low_open=True)
+        check_range("initial_step_mm", self.initial_step_mm, 0.0, 10.0, low_open=True,
+                    unit="mm")
+        check_range("min_step_mm", self.min_step_mm, 0.0, self.initial_step_mm, low_open=True,
+                    unit="mm (at most initial_step_mm)")
+        check_range("max_step_mm", self.max_step_mm, self.initial_step_mm, 10.0,
+                    unit="mm (at least initial_step_mm)")
+        check_range("grow_factor", self.grow_factor, 1.0, 10.0)
+        check_range("shrink_factor", self.shrink_factor, 0.0, 1.0, low_open=True,
+                    high_open=True)
+        check_range("easy_iterations", self.easy_iterations, 0, 100)
+        check_range("max_steps", self.max_steps, 1, 100000)
+
+
+@dataclass(slots=True)
+class InsertionStep:
+    """One needle position tried (converged or not)."""
+
+    step: int
+    displacement_mm: float
+    converged: bool
+    force_N: float
+    work_Nmm: float
+    penetration_mm: float
+    al_iterations: int
+    newton_iterations: int
+    snes_reason: int
+    snes_reason_name: str
+    residual_norm: float
+    wall_time_s: float
+
+
+@dataclass(slots=True)
+class InsertionResult:
+    """Record of :meth:`AxisymmetricNeedleProblem.insert` (``to_dict`` goes to JSON).
+
+    ``curve`` holds the converged ``(displacement_mm, force_N)`` pairs, starting at the state
+    the insertion started from. ``stopped_by`` is ``"target"``, ``"criterion"`` (the callback
+    asked to stop) or the failure reason.
+    """
+
+    converged: bool
+    target_displacement_mm: float
+    reached_displacement_mm: float
+    stopped_by: str
+    curve: list[tuple[float, float]] = field(default_factory=list)
+    steps: list[InsertionStep] = field(default_factory=list)
+    failure: dict | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class AxisymmetricNeedleProblem(HyperelasticProblem):
+    """Axisymmetric finite-strain solid indented by a rigid needle on its axis.
+
+    Args:
+        mesh, cell_tags, facet_tags, regions, boundaries, materials, pressure_boundaries,
+            displacement_bcs, options, name: as :class:`fem.hyperelastic.HyperelasticProblem`
+            (2-D mesh in the (r, z) half-plane, r >= 0). ``pressure_boundaries`` carry a
+            follower pressure (set with :meth:`ramp`), here weighted by ``2 pi r``.
+        needle: the rigid needle; its axis is the mesh's r = 0 line, moving towards -z, its
+            apex at ``z = entry_point_mm[1] - d``.
+        contact_boundary: boundary name of the surface the needle may touch.
+        contact: enforcement and stepping settings.
+        support_boundaries: boundaries backed by the pressure-limited support (balloon).
+        support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
+    """
+
+    def __init__(
+        self,
+        mesh: dolfinx.mesh.Mesh,
+        cell_tags: dolfinx.mesh.MeshTags,
+        facet_tags: dolfinx.mesh.MeshTags,
+        *,
+        regions: Mapping[str, int],
+        boundaries: Mapping[str, int],
+        materials: Mapping[str, Material],
+        needle: Needle,
+        contact_boundary: str,
+        contact: ContactSettings | None = None,
+        pressure_boundaries: Sequence[str] = (),
+        support_boundaries: Sequence[str] = (),
+        support_pressure_MPa: float = 0.0,
+        displacement_bcs: Sequence[DisplacementBC] = (),
+        options: SolverOptions | None = None,
+        name: str = "needle",
+    ) -> None:
+        if mesh.geometry.dim != 2:
+            raise ValueError(f"mesh geometric dimension = {mesh.geometry.dim} must be 2 (r, z)")
+        for b in (contact_boundary, *support_boundaries):
+            if b not in boundaries:
+                raise ValueError(f"boundary = {b!r} is not in boundaries {sorted(boundaries)}")
+        check_range("support_pressure_MPa", support_pressure_MPa, 0.0, 1e3, unit="MPa")
+        self.needle = needle.axisymmetric()
+        self.contact = contact if contact is not None else ContactSettings()
+        self.contact_boundary = contact_boundary
+        self.support_boundaries = tuple(support_boundaries)
+        self._d = dolfinx.fem.Constant(mesh, 0.0)
+        self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
+        self.needle_displacement_mm = 0.0
+        self._last_force = 0.0
+        super().__init__(
+            mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
+            materials=materials, pressure_boundaries=pressure_boundaries,
+            displacement_bcs=displacement_bcs, rigid_motion="none", options=options, name=name,
+        )
+        self._build_contact_dofs()
+
+    # ------------------------------------------------------------------ setup
+    def _deformation_gradient(self, u):
+        g = ufl.grad(u)
+        r = ufl.SpatialCoordinate(self.mesh)[0]
+        return ufl.as_matrix(
+            [[1.0 + g[0, 0], g[0, 1], 0.0], [g[1, 0], 1.0 + g[1, 1], 0.0],
+             [0.0, 0.0, 1.0 + u[0] / r]]
+        )
+
+    def _contact_scales(self) -> tuple[float, float]:
+        """``(E_eff, h)``: modulus of the stiffest region at the contact surface, facet size."""
+        tdim = self.mesh.topology.dim
+        facets = self._facets(self.contact_boundary)
+        self.mesh.topology.create_connectivity(tdim - 1, tdim)
+        self.mesh.topology.create_connectivity(tdim - 1, 0)
+        f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
+        cells = np.unique(np.concatenate([f2c.links(f) for f in facets])) if len(facets) else []
+        mu = 0.0
+        for r, mat in self.materials.items():
+            if np.intersect1d(cells, self.cell_tags.find(self.regions[r])).size:
+                mu = max(mu, mat.reference_modulus_MPa)
+        mu = self.comm.allreduce(mu, op=MPI.MAX)
+        h_local = np.inf
+        if len(facets):
+            x = self.mesh.geometry.x
+            geom = dolfinx.mesh.entities_to_geometry(self.mesh, tdim - 1, facets)
+            lengths = np.linalg.norm(x[geom[:, 0]] - x[geom[:, 1]], axis=1)
+            h_local = float(lengths.min())
+        h = self.comm.allreduce(h_local, op=MPI.MIN)
+        return 3.0 * mu, h
+
+    def _build_forms(self) -> None:
+        q = self.options.quadrature_degree
+        qc = self.contact.quadrature_degree
+        self.dx = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags,
+                              metadata={"quadrature_degree": q})
+        self.ds = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
+                              metadata={"quadrature_degree": q})
+        # One measure, explicit degree, for residual and Jacobian of the kink terms.
+        self.ds_contact = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
+                                      metadata={"quadrature_degree": qc})
+        X = ufl.SpatialCoordinate(self.mesh)
+        weight = 2.0 * math.pi * X[0]
+        u, F = self.kinematics()
+
+        self.E_eff_MPa, self.h_contact_mm = self._contact_scales()
+        self.penalty_MPa_per_mm = self.contact.penalty_factor * self.E_eff_MPa / self.h_contact_mm
+        self._eps = dolfinx.fem.Constant(self.mesh, self.penalty_MPa_per_mm)
+        el_l = basix.ufl.element("Lagrange", self.mesh.basix_cell(),
+                                 self.options.displacement_degree)
+        self.L = dolfinx.fem.functionspace(self.mesh, el_l)
+        self.multiplier = dolfinx.fem.Function(self.L, name="contact_multiplier_MPa")
+
+        energy = sum(
+            self.strain_energy_density(r, F) * weight * self.dx(self.regions[r])
+            for r in self.materials
+        )
+        x = X + u
+        ops = ufl_ops()
+        gap = self.needle.axisymmetric_distance(x, self._d, ops)
+        lam, eps = self.multiplier, self._eps
+        self.gap = gap
+        # C1 ramp: P(x) = x^2/(2 delta) on [0, delta], x - delta/2 above (Newton does not cycle
+        # on the kink of <x>_+ when contact nodes enter and leave); delta = eps * smoothing.
+        xc = lam - eps * gap
+        delta = eps * self.contact.smoothing_mm
+        xp = ufl.max_value(xc, 0.0)
+        phi = ufl.conditional(ufl.le(xp, delta), xp**3 / (6.0 * delta),
+                              0.5 * xp**2 - 0.5 * delta * xp + delta**2 / 6.0)
+        self.contact_pressure = ufl.conditional(ufl.le(xp, delta), xp**2 / (2.0 * delta),
+                                                xp - 0.5 * delta)
+        dsc = self.ds_contact(self.boundaries[self.contact_boundary])
+        energy = energy + (phi - 0.5 * lam**2) / eps * weight * dsc
+        # Needle force: -int P dS/dz, with dS/dz from the same distance as a UFL variable.
+        xv = ufl.variable(x)
+        dS = ufl.diff(self.needle.axisymmetric_distance(xv, self._d, ops), xv)
+        self._force_form = dolfinx.fem.form(-self.contact_pressure * dS[1] * weight * dsc)
+        self._area_form = dolfinx.fem.form(
+            ufl.conditional(ufl.gt(self.contact_pressure, 0.0), 1.0, 0.0) * weight * dsc)
+
+        if self.support_boundaries:
+            E_eff_all = 3.0 * max(m.reference_modulus_MPa for m in self.materials.values())
+            k = self.contact.support_stiffness_factor * E_eff_all / self.h_contact_mm
+            self.support_stiffness_MPa_per_mm = k
+            N = ufl.FacetNormal(self.mesh)
+            # The same C1 rounding of <w>_+ as the contact ramp: where the far face lifts off,
+            # the support's stiffness must not jump from 0 to k (Newton would cycle there).
+            wp = ufl.max_value(ufl.dot(u, N), 0.0)
+            dw = 10.0 * self.contact.smoothing_mm
+            w = ufl.conditional(ufl.le(wp, dw), wp**2 / (2.0 * dw), wp - 0.5 * dw)
+            p_s = max(float(self._support_p.value), 1e-12)
+            # q = p tanh(k w / p): stiffness k at first, smoothly saturating at p (no second
+            # kink for Newton); energy (p^2/k) ln cosh(k w / p), written overflow-free.
+            z = k * w / p_s
+            phi = (p_s**2 / k) * (z + ufl.ln(1.0 + ufl.exp(-2.0 * z)) - math.log(2.0))
+            for b in self.support_boundaries:
+                energy = energy + phi * weight * self.ds_contact(self.boundaries[b])
+
+        w_test = ufl.TestFunction(self.W)
+        residual = ufl.derivative(energy, self.w, w_test)
+        v = ufl.split(w_test)[0] if self.options.formulation == "mixed" else w_test
+        if self.pressure_boundaries:
+            N = ufl.FacetNormal(self.mesh)
+            N3 = ufl.as_vector([N[0], N[1], 0.0])
+            v3 = ufl.as_vector([v[0], v[1], 0.0])
+            J = ufl.det(F)
+            traction_work = self._p_load * J * ufl.dot(ufl.inv(F).T * N3, v3) * weight
+            residual = residual + sum(
+                traction_work * self.ds(self.boundaries[b]) for b in self.pressure_boundaries
+            )
+        self._residual = residual
+        self._jacobian = ufl.derivative(residual, self.w, ufl.TrialFunction(self.W))
+        self._energy_form = dolfinx.fem.form(energy)
+
+    def _build_contact_dofs(self) -> None:
+        fdim = self.mesh.topology.dim - 1
+        dofs = dolfinx.fem.locate_dofs_topological(self.L, fdim,
+                                                   self._facets(self.contact_boundary))
+        n_owned = self.L.dofmap.index_map.size_local
+        self._contact_dofs = dofs[dofs < n_owned]
+        pts = self.L.element.interpolation_points
+        self._gap_expr = dolfinx.fem.Expression(self.gap, pts)
+        self._update_expr = dolfinx.fem.Expression(self.contact_pressure, pts)
+        self._gap_fn = dolfinx.fem.Function(self.L)
+
+    # ------------------------------------------------------------------ observables
+    def set_needle_displacement(self, d_mm: float) -> None:
+        self.needle_displacement_mm = float(d_mm)
+        self._d.value = float(d_mm)
+
+    def _sum(self, form) -> float:
+        return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM))
+
+    def needle_force(self) -> float:
+        """Force (N) the needle exerts along its insertion direction in the current state."""
+        return self._sum(self._force_form)
+
+    def contact_area(self) -> float:
+        """Reference area (mm^2) where the contact pressure is positive."""
+        return self._sum(self._area_form)
+
+    def penetration(self) -> float:
+        """Largest penetration ``max(-g, 0)`` (mm) over the contact-surface nodes."""
+        self._gap_fn.interpolate(self._gap_expr)
+        g = self._gap_fn.x.array[self._contact_dofs]
+        local = float(max(0.0, -g.min())) if len(g) else 0.0
+        return float(self.comm.allreduce(local, op=MPI.MAX))
+
+    def contact_pressure_function(self) -> dolfinx.fem.Function:
+        """The nominal contact pressure (MPa) at the nodes, as a Function (for output)."""
+        f = dolfinx.fem.Function(self.L, name="contact_pressure_MPa")
+        f.interpolate(self._update_expr)
+        return f
+
+    def energy(self) -> float:
+        """Total potential of the conservative terms (strain, contact, support), N mm."""
+        return self._sum(self._energy_form)
+
+    # ------------------------------------------------------------------ solving
+    def _residual_floor(self) -> float:
+        """Residual (N) below which a solve is at its rounding floor."""
+        return 1e-7 * max(abs(self._last_force), self.E_eff_MPa * self.h_contact_mm**2)
+
+    def _uzawa_update(self) -> None:
+        new = dolfinx.fem.Function(self.L)
+        new.interpolate(self._update_expr)
+        self.multiplier.x.array[:] = new.x.array
+        self.multiplier.x.scatter_forward()
+
+    def solve_contact(self, step: int = 0) -> InsertionStep:
+        """Solve at the current needle position: Newton, then Uzawa until the tolerance."""
+        tic = time.perf_counter()
+        d = self.needle_displacement_mm
+        tol = min(self.contact.penetration_tol_mm,
+                  max(self.contact.penetration_rel_tol * abs(d), 1e-12))
+        newton = 0
+        al = 0
+        rec = None
+        pen = math.inf
+        while True:
+            rec = self._solve_once(step, 0.0, self.pressure_MPa, self.axial_stretch)
+            newton += rec.newton_iterations
+            if not rec.converged and rec.snes_reason in _FLOOR_REASONS and math.isfinite(
+                    rec.residual_norm) and rec.residual_norm <= self._residual_floor():
+                # Newton cannot lower a residual that is already at rounding level (a relative
+                # test against a small initial residual can be out of reach).
+                rec.converged, rec.snes_reason_name = True, "CONVERGED_RESIDUAL_FLOOR"
+            if not rec.converged:
+                break
+            pen = self.penetration()
+            if not self.contact.augmented_lagrangian or pen <= tol:
+                break
+            if al >= self.contact.max_al_iterations:
+                break
+            self._uzawa_update()
+            al += 1
+        converged = bool(rec.converged and (pen <= tol or not self.contact.augmented_lagrangian))
+        reason_name = rec.snes_reason_name
+        if rec.converged and not converged:
+            reason_name = "AL_MAX_ITERATIONS"
+        force = self.needle_force() if rec.converged else math.nan
+        if converged:
+            self._last_force = force
+        wall = self.comm.allreduce(time.perf_counter() - tic, op=MPI.MAX)
+        return InsertionStep(step=step, displacement_mm=d, converged=converged, force_N=force,
+                             work_Nmm=math.nan, penetration_mm=pen, al_iterations=al,
+                             newton_iterations=newton, snes_reason=rec.snes_reason,
+                             snes_reason_name=reason_name, residual_norm=rec.residual_norm,
+                             wall_time_s=wall)
+
+    def insert(self, target_mm: float, *, stop=None, max_step_mm: float | None = None
+               ) -> InsertionResult:
+        """Advance the needle from its current position to ``target_mm`` in adaptive steps.
+
+        A failed step (Newton failure or Uzawa not reaching the tolerance) restores the last
+        converged state and multiplier and halves the increment; easy steps grow it.
+
+        Args:
+            target_mm: needle advance to reach (mm).
+            stop: optional callback ``stop(curve) -> bool`` called after each converged step
+                with the ``(d, F)`` pairs so far; True ends the insertion (``"criterion"``).
+            max_step_mm: overrides ``ContactSettings.max_step_mm``.
+
+        Returns:
+            The insertion record; on failure the state stays at the last converged step.
+        """
+        c = self.contact
+        max_step = c.max_step_mm if max_step_mm is None else float(max_step_mm)
+        d0 = self.needle_displacement_mm
+        result = InsertionResult(converged=False, target_displacement_mm=float(target_mm),
+                                 reached_displacement_mm=d0, stopped_by="")
+        result.curve.append((d0, self.needle_force()))
+        dd = min(c.initial_step_mm, max_step)
+        w_backup = self.w.x.array.copy()
+        l_backup = self.multiplier.x.array.copy()
+        d = d0
+        work = 0.0
+        rate: np.ndarray | None = None
+        while d < target_mm - 1e-12:
+            if len(result.steps) >= c.max_steps:
+                result.failure = self._insertion_failure("max_steps", result)
+                break
+            dd = min(dd, max_step, target_mm - d)
+            if self.options.predictor and rate is not None:
+                self.w.x.array[:] = w_backup + dd * rate
+                self.w.x.scatter_forward()
+            self.set_needle_displacement(d + dd)
+            rec = self.solve_contact(len(result.steps))
+            if rec.converged:
+                f_prev = result.curve[-1][1]
+                work += 0.5 * (f_prev + rec.force_N) * dd
+                rec.work_Nmm = work
+                result.steps.append(rec)
+                rate = (self.w.x.array - w_backup) / dd
+                w_backup[:] = self.w.x.array
+                l_backup[:] = self.multiplier.x.array
+                d += dd
+                result.curve.append((d, rec.force_N))
+                if rec.newton_iterations <= c.easy_iterations * (1 + rec.al_iterations):
+                    dd *= c.grow_factor
+                if stop is not None and stop(result.curve):
+                    result.stopped_by = "criterion"
+                    break
+                continue
+            result.steps.append(rec)
+            self.w.x.array[:] = w_backup
+            self.w.x.scatter_forward()
+            self.multiplier.x.array[:] = l_backup
+            self.multiplier.x.scatter_forward()
+            self.set_needle_displacement(d)
+            dd *= c.shrink_factor
+            if dd < c.min_step_mm * (1.0 - 1e-12):
+                result.failure = self._insertion_failure("min_step", result)
+                break
+        result.reached_displacement_mm = d
+        if result.failure is None and not result.stopped_by:
+            result.stopped_by = "target"
+        elif result.failure is not None:
+            result.stopped_by = result.failure["reason"]
+        result.converged = result.failure is None
+        return result
+
+    def _insertion_failure(self, why: str, result: InsertionResult) -> dict:
+        last = result.steps[-1] if result.steps else None
+        return {
+            "reason": why,
+            "snes_reason": last.snes_reason if last else 0,
+            "snes_reason_name": last.snes_reason_name if last else "",
+            "step": last.step if last else 0,
+            "displacement_mm": last.displacement_mm if last else self.needle_displacement_mm,
+            "last_converged_displacement_mm": self.needle_displacement_mm,
+            "residual_norm": last.residual_norm if last else math.nan,
+            "penetration_mm": last.penetration_mm if last else math.nan,
+        }
+
+    def write_contact_pressure(self, path, time_value: float = 0.0) -> None:
+        """Write the nominal contact pressure and the displacement (VTX/ADIOS2 folder ``path``)."""
+        p = self.contact_pressure_function()
+        u = self.displacement
+        # VTX needs both on the same element: interpolate the pressure into a blocked-free copy.
+        with dolfinx.io.VTXWriter(self.comm, str(path), [p], engine="BP4") as vtx:
+            vtx.write(time_value)
+        with dolfinx.io.VTXWriter(self.comm, str(path).replace(".bp", "") + "_u.bp", [u],
+                                  engine="BP4") as vtx:
+            vtx.write(time_value)

@@ -1,0 +1,473 @@
+"""Needle puncture of the artery wall and of the calcified flap: reduced axisymmetric model.
+
+The reduced model (why it is affordable)
+----------------------------------------
+A study has hundreds of cases, so each puncture event is solved on an axisymmetric layered disc
+(:mod:`meshes.disc`, :mod:`fem.contact`): the needle meets a locally flat layered wall head-on,
+the disc radius is ``disc_radius_factor`` needle diameters, the outer edge is clamped or on
+rollers. Layers and thicknesses come from :class:`meshes.ArterySpec` and the calcification
+(:func:`meshes.calcification_for_grade`); calcium is on the needle path when the sheet faces it.
+A lancet tip is modelled as a cone of its bevel angle (:meth:`fem.needle.Needle.axisymmetric`).
+Not modelled: the wall's curvature, the oblique entry angle, the 3-D bevel (a 3-D comparison
+is not done).
+
+Events (the needle path, DOMAIN.md section 1)
+---------------------------------------------
+* ``"outer_wall"``: adventitia over media (over a medial calcium sheet if the calcification
+  layer is ``"media"``), needle from the adventitia side. The pressurised balloon is behind the
+  media: a pressure-limited support on the far face (:mod:`fem.contact`) that holds the wall
+  where it is until the balloon pressure ``p`` is reached, then gives way at ``p``.
+* ``"flap"``: the intimal flap, intima over its calcium sheet (intimal calcification), needle
+  from the channel side after passing the balloon. The balloon pressure acts on the flap's
+  channel face as a follower pressure (ramped before the needle moves: the pre-stressed state);
+  the true-lumen face is free.
+
+Puncture criterion (energetic, mesh-objective)
+----------------------------------------------
+Puncture is crack initiation by an energy balance (Azar & Hayward 2008; Mahvash & Dupont 2010,
+IEEE TBME 57:934; DOMAIN.md section 8): the crack runs through the layer when the energy the
+needle has put into the tissue, and which is released when it does, pays for the new crack
+surface,
+
+    W(d*) = int_0^d* F dd = sum_layers G_c,i * w * t_i ,      w = crack_width_factor * OD,
+
+with ``G_c,i`` the fracture energy of layer ``i`` (J/m^2 = 1e-3 N/mm), ``t_i`` its thickness and
+``w`` the crack width (a sharp needle opens a slit about one needle diameter wide: Shergold &
+Fleck 2004, Proc R Soc A 460:3037). The model is frictionless and hyperelastic, so the needle
+work equals the change of the total potential (strain energy + balloon-pressure potential) and
+is all released when the layer parts; this is also how the toughness is measured in needle
+tests (Azar & Hayward: work to puncture minus work of re-insertion in the cut path, per crack
+area). ``W`` is a global integral of the force curve, so it converges with the mesh (no
+singular tip stress is evaluated); F* and d* are interpolated in the step where ``W`` crosses
+the threshold. An averaged-stress criterion is not implemented.
+
+What the model predicts for monotone trends
+------------------------------------------
+* Thicker calcium: more crack area to pay for and a stiffer layer: F* rises.
+* Stiffer calcium: for the same threshold the force curve is steeper; with ``F ~ k d^n``,
+  ``F* = k^(1/(n+1)) ((n+1) G A)^(n/(n+1))`` rises with ``k``.
+* Larger gauge (larger OD): more crack width and a larger contact: F* rises.
+* Balloon pressure on the outer wall: the balloon backing carries up to ``p`` under the wall,
+  so a higher pressure supports the wall better, the force curve is steeper and the outer-wall
+  F* rises (and d* falls); ``p -> 0`` is a free inner face, ``p -> inf`` a rigid backing.
+
+Asserted in ``tests/test_puncture.py``: the pressure and gauge trends and mesh objectivity
+(F* changes 0.2 % between levels 1 and 2) on the outer wall with a hemispherical tip.
+
+Known limits (state of this module)
+-----------------------------------
+* Sharp tips (cone 45 deg, tip radius 0.1 mm) on the balloon-backed outer wall, the flap event
+  (pressure ramp converges, then Newton stalls ~0.05 mm after contact) and a wall with a calcium
+  layer stop with a recorded Newton failure before the energy threshold is reached, so the
+  calcium-thickness/-modulus trends are not yet asserted.
+* With the default fracture energies and crack width one OD the threshold (0.18 N mm for the
+  18 G outer wall) needs needle travel of about the wall thickness; the trend tests use a crack
+  width of OD/4.
+
+Units: mm, N, MPa; pressures typed by people in atm.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+from dataclasses import asdict, dataclass, field
+
+from fem.contact import ContactSettings
+from fem.materials import ATM_MPa, check_range
+
+EVENTS = ("outer_wall", "flap")
+EDGES = ("clamped", "roller")
+#: Backtracking line search: a Newton update that inverts an element near the tip (NaN energy)
+#: is shortened instead of failing the step.
+_LINESEARCH = (("snes_linesearch_type", "bt"),)
+J_PER_M2 = 1.0e-3
+"""One J/m^2 in N/mm."""
+
+
+@dataclass(frozen=True, slots=True)
+class FractureEnergies:
+    """Fracture energy per tissue, N/mm (1 J/m^2 = 1e-3 N/mm).
+
+    Sources (DOMAIN.md section 5): media 64 J/m^2, the middle of the 51-76 J/m^2 of arterial
+    medial dissection (Sommer 2008); adventitia 290 J/m^2, the low end of aortic wall values
+    290-1700 J/m^2 (collagen-rich, tougher than media; Gokgol 2012) [est]; diseased intima
+    164 J/m^2, the needle-measured liver value, for a soft fibrous tissue without a measurement
+    of its own [est]; calcium 200 J/m^2 [est]: a brittle mineralised tissue like bone, with
+    ``G = K^2 / E`` at ``K`` ~ 2 MPa m^0.5 and ``E`` ~ 20 GPa (cortical bone initiation
+    toughness). Sweep these: they are the least known inputs.
+
+    Attributes:
+        adventitia_N_per_mm, media_N_per_mm, intima_N_per_mm, calcium_N_per_mm: each in
+            (0, 100] N/mm.
+    """
+
+    adventitia_N_per_mm: float = 290.0 * J_PER_M2
+    media_N_per_mm: float = 64.0 * J_PER_M2
+    intima_N_per_mm: float = 164.0 * J_PER_M2
+    calcium_N_per_mm: float = 200.0 * J_PER_M2
+
+    def __post_init__(self) -> None:
+        for name in ("adventitia_N_per_mm", "media_N_per_mm", "intima_N_per_mm",
+                     "calcium_N_per_mm"):
+            check_range(name, getattr(self, name), 0.0, 100.0, low_open=True, unit="N/mm")
+
+    def of(self, tissue: str) -> float:
+        return float(getattr(self, f"{tissue}_N_per_mm"))
+
+
+@dataclass(frozen=True, slots=True)
+class PunctureCriterion:
+    """The energetic puncture criterion (module docstring).
+
+    Attributes:
+        fracture: fracture energies per tissue.
+        crack_width_factor: crack width in needle outer diameters, in (0, 10].
+    """
+
+    fracture: FractureEnergies = field(default_factory=FractureEnergies)
+    crack_width_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_range("crack_width_factor", self.crack_width_factor, 0.0, 10.0, low_open=True)
+
+    def threshold_Nmm(self, layers: tuple[tuple[str, float], ...], od_mm: float) -> float:
+        """Energy (N mm) the crack through ``layers`` (tissue, thickness mm) costs."""
+        width = self.crack_width_factor * od_mm
+        return sum(self.fracture.of(t) * width * th for t, th in layers)
+
+
+@dataclass(frozen=True, slots=True)
+class PunctureCase:
+    """One puncture case: needle, wall, calcium, balloon pressure, model and mesh.
+
+    Attributes:
+        gauge: needle gauge (18, 20, 21, 22), or 0 with ``outer_diameter_mm`` for a custom one.
+        outer_diameter_mm: custom needle OD (mm), used when ``gauge == 0``.
+        tip: needle tip (:data:`fem.needle.TIPS`); ``"lancet"`` is a cone of its bevel angle.
+        tip_angle_deg: cone half-angle / bevel angle (deg).
+        tip_radius_mm: apex rounding of a conical tip (mm); a sharp point makes the tissue fold
+            at a single node, a tip radius of a few tens of um is what real needles have.
+        grade: calcification grade string (:func:`meshes.calcification_for_grade`).
+        calcium_thickness_mm: overrides the grade's sheet thickness (None: the grade's).
+        calcium_layer: overrides the grade's layer, ``"intima"`` or ``"media"`` (None: grade's).
+        calcium_modulus_MPa: Young's modulus of calcium, 1 .. 1e5 MPa.
+        calcium_poisson_ratio: Poisson ratio of calcium.
+        balloon_pressure_atm: balloon pressure (atm), >= 0.
+        flap_thickness_mm, media_thickness_mm, adventitia_thickness_mm: None: ArterySpec
+            defaults.
+        adventitia_material, media_material, intima_material: names for
+            :func:`fem.materials.material_by_name`.
+        events: which events to solve, in needle order.
+        disc_radius_factor: disc radius in needle ODs, in [2, 20].
+        edge: ``"clamped"`` or ``"roller"`` (u_z = 0, radially free) outer edge.
+        max_depth_factor: give up (recorded) when no puncture by this many wall thicknesses.
+        mesh_level: 0 coarsest; each level halves the element size near the needle.
+        criterion: the puncture criterion and its data.
+        contact: contact enforcement and stepping settings.
+    """
+
+    gauge: int = 18
+    outer_diameter_mm: float = 1.27
+    tip: str = "lancet"
+    tip_angle_deg: float = 30.0
+    tip_radius_mm: float = 0.05
+    grade: str = "pacss-3"
+    calcium_thickness_mm: float | None = None
+    calcium_layer: str | None = None
+    calcium_modulus_MPa: float = 1.0e3
+    calcium_poisson_ratio: float = 0.3
+    balloon_pressure_atm: float = 6.0
+    flap_thickness_mm: float | None = None
+    media_thickness_mm: float | None = None
+    adventitia_thickness_mm: float | None = None
+    adventitia_material: str = "femoral-wall-neohookean"
+    media_material: str = "femoral-wall-neohookean"
+    intima_material: str = "fibrous-intima"
+    events: tuple[str, ...] = EVENTS
+    disc_radius_factor: float = 4.0
+    edge: str = "clamped"
+    max_depth_factor: float = 3.0
+    mesh_level: int = 1
+    criterion: PunctureCriterion = field(default_factory=PunctureCriterion)
+    contact: ContactSettings = field(default_factory=lambda: ContactSettings(
+        initial_step_mm=0.02, max_step_mm=0.05, penetration_tol_mm=2e-3,
+        penetration_rel_tol=0.01))
+
+    def __post_init__(self) -> None:
+        from fem.needle import TIPS
+        from meshes.spec import NEEDLE_GAUGES_MM
+
+        if self.gauge not in (0, *NEEDLE_GAUGES_MM):
+            raise ValueError(f"gauge = {self.gauge!r} must be 0 (custom) or one of "
+                             f"{sorted(NEEDLE_GAUGES_MM)}")
+        check_range("outer_diameter_mm", self.outer_diameter_mm, 0.1, 5.0, unit="mm")
+        if self.tip not in TIPS:
+            raise ValueError(f"tip = {self.tip!r} must be one of {TIPS}")
+        check_range("tip_angle_deg", self.tip_angle_deg, 5.0, 89.0, unit="deg")
+        check_range("tip_radius_mm", self.tip_radius_mm, 0.0, 0.5, unit="mm")
+        if self.calcium_thickness_mm is not None:
+            check_range("calcium_thickness_mm", self.calcium_thickness_mm, 0.05, 3.0, unit="mm")
+        if self.calcium_layer not in (None, "intima", "media"):
+            raise ValueError(f"calcium_layer = {self.calcium_layer!r} must be None, 'intima' "
+                             "or 'media'")
+        check_range("calcium_modulus_MPa", self.calcium_modulus_MPa, 1.0, 1e5, unit="MPa")
+        check_range("calcium_poisson_ratio", self.calcium_poisson_ratio, 0.0, 0.5,
+                    high_open=True)
+        check_range("balloon_pressure_atm", self.balloon_pressure_atm, 0.0, 30.0, unit="atm")
+        for name in ("flap_thickness_mm", "media_thickness_mm", "adventitia_thickness_mm"):
+            if getattr(self, name) is not None:
+                check_range(name, getattr(self, name), 0.05, 3.0, unit="mm")
+        object.__setattr__(self, "events", tuple(self.events))
+        if not self.events or any(e not in EVENTS for e in self.events):
+            raise ValueError(f"events = {self.events!r} must be a non-empty subset of {EVENTS}")
+        if self.edge not in EDGES:
+            raise ValueError(f"edge = {self.edge!r} must be one of {EDGES}")
+        check_range("disc_radius_factor", self.disc_radius_factor, 2.0, 20.0)
+        check_range("max_depth_factor", self.max_depth_factor, 0.2, 20.0)
+        check_range("mesh_level", self.mesh_level, 0, 5)
+        self.calcification()  # validates the grade and overrides
+        from fem.materials import material_by_name
+
+        for name in ("adventitia_material", "media_material", "intima_material"):
+            material_by_name(getattr(self, name))
+
+    # ------------------------------------------------------------------ derived data
+    @property
+    def od_mm(self) -> float:
+        from meshes.spec import NEEDLE_GAUGES_MM
+
+        return NEEDLE_GAUGES_MM[self.gauge][0] if self.gauge else float(self.outer_diameter_mm)
+
+    def needle(self):
+        from fem.needle import Needle
+
+        kw = dict(tip=self.tip, tip_angle_deg=self.tip_angle_deg,
+                  tip_radius_mm=self.tip_radius_mm if self.tip in ("conical", "lancet")
+                  else 0.0)
+        if self.gauge:
+            return Needle.from_gauge(self.gauge, **kw)
+        return Needle(outer_diameter_mm=self.outer_diameter_mm, **kw)
+
+    def artery(self):
+        from meshes.spec import ArterySpec
+
+        kw = {k: getattr(self, k) for k in ("flap_thickness_mm", "media_thickness_mm",
+                                             "adventitia_thickness_mm")
+              if getattr(self, k) is not None}
+        return ArterySpec(**kw)
+
+    def calcification(self):
+        from meshes.grades import calcification_for_grade
+
+        over = {}
+        if self.calcium_thickness_mm is not None:
+            over["thickness_mm"] = self.calcium_thickness_mm
+        if self.calcium_layer is not None:
+            over["layer"] = self.calcium_layer
+        return calcification_for_grade(self.grade, **over)
+
+    def calcium_on_path(self) -> bool:
+        """Whether a calcium sheet lies on the needle path (its arc covers 0 deg)."""
+        calc = self.calcification()
+        for centre in calc.sheet_centres_deg():
+            off = (centre + 180.0) % 360.0 - 180.0
+            if abs(off) <= 0.5 * calc.arc_deg:
+                return True
+        return False
+
+    def layers(self, event: str) -> tuple[tuple[str, float], ...]:
+        """``(tissue, thickness_mm)`` from the face the needle meets to the far face."""
+        from meshes.spec import MIN_COVER_MM
+
+        art, calc = self.artery(), self.calcification()
+        tc = calc.thickness_mm if self.calcium_on_path() else 0.0
+        if event == "outer_wall":
+            stack = [("adventitia", art.adventitia_thickness_mm)]
+            if tc and calc.layer == "media":
+                tc = min(tc, art.media_thickness_mm - MIN_COVER_MM)
+                stack += [("media", art.media_thickness_mm - tc), ("calcium", tc)]
+            else:
+                stack += [("media", art.media_thickness_mm)]
+        elif event == "flap":
+            if tc and calc.layer == "intima":
+                tc = min(tc, art.flap_thickness_mm - MIN_COVER_MM)
+                stack = [("intima", art.flap_thickness_mm - tc), ("calcium", tc)]
+            else:
+                stack = [("intima", art.flap_thickness_mm)]
+        else:
+            raise ValueError(f"event = {event!r} must be one of {EVENTS}")
+        return tuple(stack)
+
+    def disc_spec(self, event: str):
+        from meshes.disc import LayeredDiscSpec
+
+        layers = self.layers(event)
+        od = self.od_mm
+        thickness = sum(t for _, t in layers)
+        radius = self.disc_radius_factor * od
+        scale = 0.5**self.mesh_level
+        fine = min(od / 6.0, min(t for _, t in layers) / 2.0) * scale
+        coarse = max(fine, min(thickness / 2.0, radius / 6.0))
+        # The fine zone covers the depth the needle can reach, so the tip stays resolved.
+        return LayeredDiscSpec(layers=layers, radius_mm=radius, fine_size_mm=fine,
+                               fine_radius_mm=0.75 * od + self.tip_radius_mm,
+                               coarse_size_mm=coarse, coarse_radius_mm=max(2.0 * od, radius / 2))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _materials(case: PunctureCase, tissues) -> dict:
+    from fem.materials import calcium, material_by_name
+
+    names = {"adventitia": case.adventitia_material, "media": case.media_material,
+             "intima": case.intima_material}
+    out = {}
+    for t in tissues:
+        out[t] = (calcium(case.calcium_modulus_MPa, case.calcium_poisson_ratio)
+                  if t == "calcium" else material_by_name(names[t]))
+    return out
+
+
+def _crossing(curve: list[tuple[float, float]], threshold: float) -> tuple[float, float] | None:
+    """``(d*, F*)`` where the trapezoidal work of ``curve`` first reaches ``threshold``."""
+    work = 0.0
+    for (d0, f0), (d1, f1) in zip(curve[:-1], curve[1:], strict=True):
+        dd = d1 - d0
+        w_step = 0.5 * (f0 + f1) * dd
+        if work + w_step >= threshold and dd > 0:
+            # F linear in the step: work(x) = work + f0 x + (f1 - f0) x^2 / (2 dd)
+            need = threshold - work
+            a, b = (f1 - f0) / (2.0 * dd), f0
+            if abs(a) < 1e-300:
+                x = need / b
+            else:
+                x = (-b + math.sqrt(max(b * b + 4.0 * a * need, 0.0))) / (2.0 * a)
+            x = min(max(x, 0.0), dd)
+            return d0 + x, f0 + (f1 - f0) * x / dd
+        work += w_step
+    return None
+
+
+def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | None = None
+                ) -> dict:
+    """Solve one puncture event; returns its record (JSON-ready).
+
+    Keys: ``event``, ``status`` (``"punctured"``, ``"no_puncture"`` or ``"failed"``),
+    ``puncture_force_N``, ``puncture_displacement_mm``, ``threshold_Nmm``, ``layers``,
+    ``curve`` (list of ``[d_mm, F_N]``), ``work_curve``, ``pressure_ramp`` (flap), ``steps``,
+    ``newton_iterations``, ``al_iterations``, ``failure``, mesh data, and
+    ``contact_pressure_file`` when ``outdir`` is given.
+    """
+    from fem.contact import AxisymmetricNeedleProblem
+    from fem.hyperelastic import DisplacementBC, SolverOptions
+    from meshes.disc import load_layered_disc
+
+    spec = case.disc_spec(event)
+    layers = case.layers(event)
+    dm = load_layered_disc(spec, comm)
+    needle = case.needle()
+    p_MPa = case.balloon_pressure_atm * ATM_MPa
+    bcs = [DisplacementBC("axis", 0), DisplacementBC("outer_edge", 1)]
+    if case.edge == "clamped":
+        bcs.append(DisplacementBC("outer_edge", 0))
+    kwargs = {}
+    if event == "outer_wall":
+        kwargs = dict(support_boundaries=("far_surface",), support_pressure_MPa=p_MPa)
+    else:
+        kwargs = dict(pressure_boundaries=("contact_surface",))
+    problem = AxisymmetricNeedleProblem(
+        dm.mesh, dm.cell_tags, dm.facet_tags, regions=dm.regions, boundaries=dm.boundaries,
+        materials=_materials(case, [t for t, _ in layers]), needle=needle,
+        contact_boundary="contact_surface", contact=case.contact, displacement_bcs=bcs,
+        options=SolverOptions(quadrature_degree=4, snes_atol=1e-9, petsc_options=_LINESEARCH),
+        name=f"puncture_{event}", **kwargs,
+    )
+    threshold = case.criterion.threshold_Nmm(layers, case.od_mm)
+    thickness = sum(t for _, t in layers)
+    record: dict = {
+        "event": event, "layers": [list(x) for x in layers], "threshold_Nmm": threshold,
+        "disc_radius_mm": spec.radius_mm, "fine_size_mm": spec.fine_size_mm,
+        "cells": dm.mesh.topology.index_map(2).size_global,
+        "penalty_MPa_per_mm": problem.penalty_MPa_per_mm,
+        "balloon_pressure_MPa": p_MPa, "puncture_force_N": math.nan,
+        "puncture_displacement_mm": math.nan, "failure": None,
+    }
+    start_d = 0.0
+    if event == "flap" and p_MPa > 0.0:
+        ramp = problem.ramp(pressure_MPa=p_MPa)
+        record["pressure_ramp"] = {
+            "converged": ramp.converged, "steps": len(ramp.steps),
+            "newton_iterations": sum(s.newton_iterations for s in ramp.steps),
+            "failure": asdict(ramp.failure) if ramp.failure else None}
+        if not ramp.converged:
+            record.update(status="failed", failure={"reason": "pressure_ramp",
+                                                    **record["pressure_ramp"]["failure"]})
+            return record
+        # Start the needle where it meets the pre-deflected surface (no work before contact).
+        start_d = max(0.0, -_axis_top_displacement(problem, comm))
+        problem.set_needle_displacement(start_d)
+
+    def reached(curve):
+        return _crossing(curve, threshold) is not None
+
+    result = problem.insert(start_d + case.max_depth_factor * thickness, stop=reached)
+    curve = [[float(d), float(f)] for d, f in result.curve]
+    record["curve"] = curve
+    record["work_curve"] = [[s.displacement_mm, s.work_Nmm] for s in result.steps if s.converged]
+    record["steps"] = len(result.steps)
+    record["newton_iterations"] = int(sum(s.newton_iterations for s in result.steps))
+    record["al_iterations"] = int(sum(s.al_iterations for s in result.steps))
+    record["max_penetration_mm"] = float(max((s.penetration_mm for s in result.steps
+                                              if s.converged), default=0.0))
+    record["start_displacement_mm"] = start_d
+    hit = _crossing(result.curve, threshold)
+    if hit is not None:
+        record.update(status="punctured", puncture_displacement_mm=hit[0] - start_d,
+                      puncture_force_N=hit[1])
+    elif result.converged:
+        record.update(status="no_puncture", failure={
+            "reason": "max_depth", "reached_displacement_mm": result.reached_displacement_mm})
+    else:
+        record.update(status="failed", failure=result.failure)
+    if outdir is not None:
+        path = pathlib.Path(outdir) / f"contact_pressure_{event}.bp"
+        problem.write_contact_pressure(path, time_value=problem.needle_displacement_mm)
+        record["contact_pressure_file"] = str(path)
+    return record
+
+
+def _axis_top_displacement(problem, comm) -> float:
+    """u_z (mm) of the contact surface on the axis (r = 0, z = 0)."""
+    import numpy as np
+    from mpi4py import MPI
+
+    V = problem.V
+    x = V.tabulate_dof_coordinates()
+    n = V.dofmap.index_map.size_local
+    hit = np.flatnonzero((np.abs(x[:n, 0]) < 1e-10) & (np.abs(x[:n, 1]) < 1e-10))
+    u = problem.displacement.x.array
+    bs = V.dofmap.index_map_bs
+    local = float(u[hit[0] * bs + 1]) if len(hit) else -np.inf
+    return float(comm.allreduce(local, op=MPI.MAX))
+
+
+def solve_puncture(case: PunctureCase, comm=None, outdir: pathlib.Path | None = None) -> dict:
+    """Solve the case's events in needle order; returns ``{"case": ..., "events": {...}}``.
+
+    Per event see :func:`solve_event`; top-level keys ``<event>_puncture_force_N`` and
+    ``<event>_puncture_displacement_mm`` repeat the answers for tables.
+    """
+    if comm is None:
+        from mpi4py import MPI
+
+        comm = MPI.COMM_WORLD
+    out: dict = {"case": case.to_dict(), "events": {}}
+    for event in case.events:
+        rec = solve_event(case, event, comm, outdir)
+        out["events"][event] = rec
+        out[f"{event}_puncture_force_N"] = rec["puncture_force_N"]
+        out[f"{event}_puncture_displacement_mm"] = rec["puncture_displacement_mm"]
+        out[f"{event}_status"] = rec["status"]
+    return out
