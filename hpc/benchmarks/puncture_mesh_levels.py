@@ -1,6 +1,6 @@
 """Mesh objectivity of the puncture force: F* on three mesh levels of one outer-wall case.
 
-Run: ``PYTHONPATH=$PWD python benchmarks/puncture_mesh_levels.py [levels...]``. Prints one line
+Run: ``python -m hpc.benchmarks.puncture_mesh_levels [levels...]``. Prints one line
 per level (cells, status, F*, d*, wall time) and the change between the two finest levels.
 The case is the one the trend tests use (hemispherical 18 G tip, crack width OD/4, 2 atm).
 """
