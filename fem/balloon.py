@@ -534,11 +534,23 @@ class BalloonProblem:
             ok = r.converged
         res.curve.append(self.state_record(0.0))
         for p_atm in case.pressures_atm() if ok else []:
-            if not self.equilibrate(p_atm * ATM_MPa):
+            if not math.isfinite(self.free_balloon_diameter_mm(p_atm * ATM_MPa)):
+                ok = False
+                res.failure = {"reason": "balloon film past its limit point: it bursts below "
+                               "this pressure", "pressure_atm": p_atm}
+                break
+            try:
+                carried = self.equilibrate(p_atm * ATM_MPa)
+            except ValueError as err:  # the film closed forms have no root for this state
+                carried = False
+                self.wall_solves.append(RampResult(False, 0.0, 1.0, 0.0, 1.0, 0.0))
+                res.failure = {"reason": f"balloon-wall equilibrium: {err}", "pressure_atm": p_atm}
+            if not carried:
                 ok = False
                 fail = next((w.failure for w in reversed(self.wall_solves) if w.failure), None)
-                res.failure = {"reason": "wall cannot carry the balloon's contact pressure",
-                               "pressure_atm": p_atm}
+                res.failure = res.failure or {
+                    "reason": "wall cannot carry the balloon's contact pressure",
+                    "pressure_atm": p_atm}
                 if fail is not None:
                     res.failure |= {"wall_" + k: v for k, v in asdict(fail).items()}
                 break

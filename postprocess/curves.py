@@ -5,8 +5,8 @@ A case kind stores a curve either as a list result (the worker writes it to
 ``result/curves/<kind>.<key>.json``, named here ``<kind>.<key>``) or as its own JSON file of
 named lists (``result/curves/<stem>.json`` with ``{"a": [...], "b": [...]}``, named here
 ``<stem>.a``, ``<stem>.b``). A :class:`CurveSpec` names the series to draw by those names; the
-defaults follow the convention of the physics kinds (``puncture.outer_wall_curve_force_N``
-against ``puncture.outer_wall_curve_displacement_mm``, ...) and every name is an argument.
+defaults follow the convention of the physics kinds (``puncture.outer_wall_force_curve_F_N``
+against ``puncture.outer_wall_force_curve_d_mm``, ...) and every name is an argument.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ class CurveSpec:
 
 DEFAULT_CURVES: tuple[CurveSpec, ...] = (
     CurveSpec("outer_wall_force_displacement", "needle through the outer wall",
-              (("puncture.outer_wall_curve_displacement_mm", "puncture.outer_wall_curve_force_N",
+              (("puncture.outer_wall_force_curve_d_mm", "puncture.outer_wall_force_curve_F_N",
                 "outer wall"),), "needle displacement [mm]", "force [N]"),
     CurveSpec("flap_force_displacement", "needle through the flap",
-              (("puncture.flap_curve_displacement_mm", "puncture.flap_curve_force_N", "flap"),),
+              (("puncture.flap_force_curve_d_mm", "puncture.flap_force_curve_F_N", "flap"),),
               "needle displacement [mm]", "force [N]"),
     CurveSpec("balloon_pressure_diameter", "balloon pressure-diameter",
               (("balloon.pressure_curve_atm", "balloon.free_diameter_curve_mm", "free"),

@@ -87,7 +87,7 @@ _UNITS = {"N", "mm", "MPa", "kPa", "atm", "deg", "s", "mm2", "mm3", "J", "Jm2", 
 
 
 def column_label(column: str) -> str:
-    """Readable label of a column: ``puncture:flap_force_N`` -> ``flap force [N]``."""
+    """Readable label of a column: ``puncture:flap_puncture_force_N`` -> ``flap force [N]``."""
     key = column.split(":", 1)[-1].rsplit(".", 1)[-1]
     parts = key.split("_")
     unit = ""
@@ -305,7 +305,7 @@ def value_grid(frame: pd.DataFrame, column: str, *, x_axis: str = PRESSURE,
 
     Args:
         frame: The case table (:attr:`postprocess.table.StudyTable.frame`).
-        column: The result column, e.g. ``"puncture:flap_force_N"`` (absent: every finished
+        column: The result column, e.g. ``"puncture:flap_puncture_force_N"`` (absent: every finished
             case has "no value").
         x_axis, y_axis: Axis columns.
         panel: Axis -> value restricting the cases (e.g. ``{"needle.gauge": 18}``).
@@ -490,7 +490,7 @@ def plot_value_maps(frame: pd.DataFrame, column: str, outdir: str | os.PathLike,
 
     Args:
         frame: The case table.
-        column: Result column, e.g. ``"puncture:outer_wall_force_N"``.
+        column: Result column, e.g. ``"puncture:outer_wall_puncture_force_N"``.
         outdir: Folder for the PNGs.
         x_axis, y_axis: Map axes (default balloon pressure along x, calcification grade along y).
         panel_axes: One figure per combination of their values (axes absent from the table are

@@ -44,10 +44,10 @@ __all__ = ["ReportOptions", "ReportResult", "options_from_file", "write_report"]
 
 #: Numeric results mapped by default (column, title), when the study has them.
 DEFAULT_VALUE_MAPS: tuple[tuple[str, str], ...] = (
-    ("puncture:outer_wall_force_N", "puncture force, outer wall"),
-    ("puncture:flap_force_N", "puncture force, flap"),
-    ("puncture:outer_wall_displacement_mm", "puncture depth, outer wall"),
-    ("puncture:flap_displacement_mm", "puncture depth, flap"),
+    ("puncture:outer_wall_puncture_force_N", "puncture force, outer wall"),
+    ("puncture:flap_puncture_force_N", "puncture force, flap"),
+    ("puncture:outer_wall_puncture_displacement_mm", "puncture depth, outer wall"),
+    ("puncture:flap_puncture_displacement_mm", "puncture depth, flap"),
     ("balloon:channel_diameter_mm", "balloon diameter in the channel"),
 )
 #: Fields rendered for the chosen cases, when their files have them.

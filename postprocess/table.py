@@ -5,8 +5,8 @@
 does not need ``nre study aggregate`` to have run. Columns follow :mod:`studies.aggregate`:
 ``case_id``, ``index``, ``source``, ``status``, ``reason``, one column per axis named by its path
 relative to ``base`` (``balloon.pressure_atm``), one per scalar result named ``<kind>:<key>``
-(``puncture:flap_force_N``), then provenance (``ranks``, ``wall_s``, ``host``, ``slurm_job``,
-``end``).
+(``puncture:flap_puncture_force_N``), then provenance (``ranks``, ``wall_s``, ``host``,
+``slurm_job``, ``end``).
 """
 
 from __future__ import annotations

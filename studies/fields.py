@@ -16,7 +16,6 @@ __all__ = ["GAUGES", "parse_slurm_time_min"]
 #: Needle gauges with tabulated diameters (DOMAIN.md).
 GAUGES = (18, 20, 21, 22)
 
-_GRADE = re.compile(r"^(pacss-[0-4]|fanelli-(90|180|270|360)-(short|long))$")
 _SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?$")
 _MEM = re.compile(r"^\d+[KMGT]?$")
 
@@ -44,8 +43,11 @@ def parse_slurm_time_min(text: str) -> int:
 
 
 def _check_grade(value: str) -> str | None:
-    if not _GRADE.match(value):
-        return f"{value!r} is not a grade like 'pacss-0'..'pacss-4' or 'fanelli-270-long'"
+    from meshes.grades import known_grades
+
+    if value.strip().lower() not in known_grades():
+        return (f"{value!r} is not a known grade (e.g. 'pacss-0'..'pacss-4', "
+                "'fanelli-270-long', 'parc-severe', 'oct-3'; see the README)")
     return None
 
 

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Modules imported to register the toolkit's case kinds (the lead adds the physics here).
-KIND_MODULES: tuple[str, ...] = ("studies.selftest", "fem.puncture_kind")
+KIND_MODULES: tuple[str, ...] = ("studies.selftest", "fem.balloon_kind", "fem.puncture_kind")
 
 _KINDS: dict[str, CaseKind] = {}
 

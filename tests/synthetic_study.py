@@ -55,8 +55,8 @@ def rows() -> list[dict]:
             row.update(status="missing")
         else:
             row.update({
-                "puncture:outer_wall_force_N": outer_force(*combo),
-                "puncture:flap_force_N": flap_force(*combo),
+                "puncture:outer_wall_puncture_force_N": outer_force(*combo),
+                "puncture:flap_puncture_force_N": flap_force(*combo),
                 "puncture:balloon_rupture_mode": rupture(grade, p, gauge),
                 # the needle gets through the flap unless grade 3 at low pressure; the device
                 # only for grade 1
@@ -98,11 +98,11 @@ def write_results_folder(root: Path, *, fields: dict[str, str] | None = None) ->
                 results[kind][name] = value
         curves = []
         if row["status"] == "done":
-            f = row["puncture:outer_wall_force_N"]
+            f = row["puncture:outer_wall_puncture_force_N"]
             d = [0.0, 0.1, 0.2, 0.3, 0.4]
             for event, scale in (("outer_wall", 1.0), ("flap", 10.0)):
-                for key, vals in ((f"{event}_curve_displacement_mm", d),
-                                  (f"{event}_curve_force_N",
+                for key, vals in ((f"{event}_force_curve_d_mm", d),
+                                  (f"{event}_force_curve_F_N",
                                    [scale * f * (x / 0.4) ** 2 for x in d])):
                     (res / "curves" / f"puncture.{key}.json").write_text(json.dumps(vals))
                     curves.append(f"curves/puncture.{key}.json")

@@ -22,7 +22,7 @@ def frame():
 
 
 def test_values_land_in_their_cells(frame, tmp_path):
-    out = M.plot_value_maps(frame, "puncture:outer_wall_force_N", tmp_path, order=ORDER)
+    out = M.plot_value_maps(frame, "puncture:outer_wall_puncture_force_N", tmp_path, order=ORDER)
     assert [g.panel for g in out.grids] == [{"needle.gauge": 18}, {"needle.gauge": 21}]
     for grid, mesh in zip(out.grids, out.artists, strict=True):
         gauge = grid.panel["needle.gauge"]
@@ -48,7 +48,7 @@ def test_values_land_in_their_cells(frame, tmp_path):
 
 
 def test_failed_and_missing_cells_are_marked_never_zero(frame, tmp_path):
-    out = M.plot_value_maps(frame, "puncture:flap_force_N", tmp_path, order=ORDER)
+    out = M.plot_value_maps(frame, "puncture:flap_puncture_force_N", tmp_path, order=ORDER)
     g18, g21 = out.grids
     assert g18.cell(6.0, "pacss-2")["state"] == "failed"
     assert g18.cell(6.0, "pacss-2")["value"] is None
@@ -69,16 +69,16 @@ def test_failed_and_missing_cells_are_marked_never_zero(frame, tmp_path):
     assert len(hatched) == 1
     # done cases without the value are "no value", not zero
     frame.loc[frame["case_id"] == S.case_id(("pacss-1", 2.0, 18, 100.0)),
-              "puncture:flap_force_N"] = None
+              "puncture:flap_puncture_force_N"] = None
     frame.loc[frame["case_id"] == S.case_id(("pacss-1", 2.0, 18, 1000.0)),
-              "puncture:flap_force_N"] = None
-    grid = M.value_grid(frame, "puncture:flap_force_N", panel={"needle.gauge": 18})
+              "puncture:flap_puncture_force_N"] = None
+    grid = M.value_grid(frame, "puncture:flap_puncture_force_N", panel={"needle.gauge": 18})
     assert grid.cell(2.0, "pacss-1")["state"] == "no value"
 
 
 def test_colour_scale_is_shared_across_gauges(frame, tmp_path):
-    out = M.plot_value_maps(frame, "puncture:flap_force_N", tmp_path, order=ORDER)
-    done = frame[frame["status"] == "done"]["puncture:flap_force_N"]
+    out = M.plot_value_maps(frame, "puncture:flap_puncture_force_N", tmp_path, order=ORDER)
+    done = frame[frame["status"] == "done"]["puncture:flap_puncture_force_N"]
     assert out.artists[0].norm is out.norm and out.artists[1].norm is out.norm
     assert (out.norm.vmin, out.norm.vmax) == pytest.approx((done.min(), done.max()))
     for mesh in out.artists:
@@ -87,7 +87,7 @@ def test_colour_scale_is_shared_across_gauges(frame, tmp_path):
     per_gauge = [np.nanmax(g.high) - np.nanmin(g.low) for g in out.grids]
     assert max(per_gauge) < out.norm.vmax - out.norm.vmin
     # small multiples over the uncertain modulus reuse the same scale
-    sm = M.plot_small_multiples(frame, "puncture:flap_force_N", tmp_path,
+    sm = M.plot_small_multiples(frame, "puncture:flap_puncture_force_N", tmp_path,
                                 row_axis="calcium.modulus_MPa", order=ORDER, norm=out.norm)
     assert len(sm.grids) == 4 and all(a.norm is out.norm for a in sm.artists)
     one = sm.grids[1]  # modulus 100, gauge 21
@@ -131,11 +131,11 @@ def test_feasibility_map(frame, tmp_path):
 
 
 def test_maps_json_traces_every_value_to_a_case(frame, tmp_path):
-    maps = [M.plot_value_maps(frame, "puncture:outer_wall_force_N", tmp_path, order=ORDER),
+    maps = [M.plot_value_maps(frame, "puncture:outer_wall_puncture_force_N", tmp_path, order=ORDER),
             M.plot_rupture_maps(frame, tmp_path, order=ORDER)]
     data = json.loads(M.write_maps_json(tmp_path / "maps.json", maps).read_text())
     by_id = {r["case_id"]: r for r in S.rows()}
-    force = data["maps"]["puncture-outer_wall_force_N"]
+    force = data["maps"]["puncture-outer_wall_puncture_force_N"]
     assert (force["vmin"], force["vmax"]) == pytest.approx((maps[0].norm.vmin,
                                                             maps[0].norm.vmax))
     n_cells = 0
@@ -150,7 +150,7 @@ def test_maps_json_traces_every_value_to_a_case(frame, tmp_path):
                 assert row["needle.gauge"] == panel["panel"]["needle.gauge"]
                 assert case["status"] == row["status"]
                 if row["status"] == "done":
-                    assert case["value"] == row["puncture:outer_wall_force_N"]
+                    assert case["value"] == row["puncture:outer_wall_puncture_force_N"]
             if cell["state"] == "ok":
                 vals = [c["value"] for c in cell["cases"] if c["status"] == "done"]
                 assert cell["value"] == pytest.approx(float(np.median(vals)))
@@ -162,4 +162,4 @@ def test_maps_json_traces_every_value_to_a_case(frame, tmp_path):
 
 def test_bad_axis_names_the_column(frame):
     with pytest.raises(ValueError, match="axis = 'balloon.pressure_kPa'"):
-        M.value_grid(frame, "puncture:flap_force_N", x_axis="balloon.pressure_kPa")
+        M.value_grid(frame, "puncture:flap_puncture_force_N", x_axis="balloon.pressure_kPa")

@@ -118,7 +118,8 @@ def test_outer_wall_puncture_trends(shared_tmp):
 @pytest.mark.mpi
 def test_puncture_force_is_mesh_objective():
     """F* of the trend-test case on levels 0, 1, 2: the two finest agree within 5 %
-    (measured 0.30 N, change 0.2 %; python -m hpc.benchmarks.puncture_mesh_levels prints the values)."""
+    (measured 0.30 N, change 0.2 %; ``python -m hpc.benchmarks.puncture_mesh_levels`` prints
+    the values)."""
     forces = [_outer(balloon_pressure_atm=2.0, mesh_level=level)["puncture_force_N"]
               for level in (0, 1, 2)]
     assert all(math.isfinite(f) for f in forces), forces

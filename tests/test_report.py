@@ -78,13 +78,13 @@ def test_report_of_a_synthetic_study(tmp_path, capsys):
     # maps.json: each value comes from the record of the case named beside it
     data = json.loads((root / "report" / "maps" / "maps.json").read_text())
     checked = 0
-    for panel in data["maps"]["puncture-flap_force_N"]["panels"]:
+    for panel in data["maps"]["puncture-flap_puncture_force_N"]["panels"]:
         for cell in panel["cells"]:
             for case in cell["cases"]:
                 rec = json.loads((root / "cases" / case["case_id"] / "result" / "record.json")
                                  .read_text()) if case["status"] != "missing" else None
                 if case["status"] == "done":
-                    assert case["value"] == rec["results"]["puncture"]["flap_force_N"]
+                    assert case["value"] == rec["results"]["puncture"]["flap_puncture_force_N"]
                     checked += 1
     assert checked == sum(1 for r in S.rows() if r["status"] == "done")
 
@@ -94,7 +94,7 @@ def test_report_of_a_synthetic_study(tmp_path, capsys):
     res.mkdir(parents=True)
     (res / "record.json").write_text(json.dumps({
         "case_id": missing, "status": "done", "reason": None, "curves": [], "fields": [],
-        "results": {"puncture": {"flap_force_N": 123.0}}, "provenance": {}}))
+        "results": {"puncture": {"flap_puncture_force_N": 123.0}}, "provenance": {}}))
     (root / "verification.json").write_text(json.dumps({
         "format": "nre-verification/1", "generated": "2026-01-01", "checks": [
             {"solver": "fem.hyperelastic", "name": "Lame cylinder", "expected": 1.0,
@@ -103,7 +103,7 @@ def test_report_of_a_synthetic_study(tmp_path, capsys):
              "tolerance": 0.01, "passed": True}]}))
     result = write_report(root)
     page = html_path.read_text()
-    grid = next(m for m in result.maps if m.name == "puncture-flap_force_N").grids[1]
+    grid = next(m for m in result.maps if m.name == "puncture-flap_puncture_force_N").grids[1]
     cell = grid.cell(2.0, "pacss-3")
     assert cell["state"] == "ok" and cell["value"] == 123.0  # the other case is still missing
     assert "1/2 checks passed" in page and "1 FAILED" in page  # error above tolerance

@@ -1,0 +1,89 @@
+"""The ``balloon`` case kind: :func:`fem.balloon.solve_balloon` from a study's ``base`` table.
+
+Reads ``params["calcification"]["grade"]``, ``params["balloon"]`` (``pressure_atm``,
+``film_thickness_mm``, ``channel_diameter_mm``, ``record_every_atm``, ``geometry``,
+``true_lumen``), ``params["calcium"]["modulus_MPa"]`` / ``["poisson_ratio"]`` and
+``params["mesh"]["level"]``. Returns the scalar results of
+:meth:`fem.balloon.BalloonResult.scalars` and the curves ``pressure_curve_atm``,
+``confined_diameter_curve_mm`` (the channel) and ``free_diameter_curve_mm`` (the balloon alone);
+the fields go to ``workdir/fields``. A case whose wall cannot carry the balloon fails with the
+reason. DOLFINx is imported inside :func:`run_balloon` so that ``nre study check`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studies.kinds import register_kind
+from studies.schema import SCHEMA, Field
+
+__all__ = ["case_from_params", "run_balloon"]
+
+SCHEMA.add_section("base.balloon", [
+    Field("film_thickness_mm", float, default=0.025, low=0.005, high=0.2, unit="mm",
+          doc="Balloon film thickness"),
+    Field("channel_diameter_mm", float, default=4.0, low=1.0, high=12.0, unit="mm",
+          doc="Stress-free diameter of the subintimal channel"),
+    Field("record_every_atm", float, default=2.0, low=0.0, low_open=True, high=30.0,
+          unit="atm", doc="Record the state at every multiple of this pressure"),
+    Field("geometry", str, default="section", choices=("section", "3d"),
+          doc="Plane-strain cross-section or the 3-D segment"),
+    Field("true_lumen", str, default="filled", choices=("filled", "open"),
+          doc="Soft fill in the true lumen (stops the flap collapsing through it) or a void"),
+])
+
+
+def case_from_params(params: dict):
+    """The :class:`fem.balloon.BalloonCase` of a resolved ``base`` table."""
+    from fem.balloon import BalloonCase, WallMaterials
+    from meshes import ArteryModelSpec, BalloonSpec, MeshSpec, calcification_for_grade
+
+    b = params.get("balloon", {})
+    calcium = params.get("calcium", {})
+    thickness = calcium.get("thickness_mm", 0.0)
+    calc = calcification_for_grade(params.get("calcification", {}).get("grade", "pacss-3"),
+                                   **({"thickness_mm": float(thickness)} if thickness else {}))
+    model = ArteryModelSpec(
+        balloon=BalloonSpec(film_thickness_mm=float(b.get("film_thickness_mm", 0.025)),
+                            channel_diameter_mm=float(b.get("channel_diameter_mm", 4.0))),
+        calcification=calc,
+        mesh=MeshSpec(level=int(params.get("mesh", {}).get("level", 0))),
+    )
+    return BalloonCase(
+        model=model,
+        pressure_atm=float(b.get("pressure_atm", 6.0)),
+        record_every_atm=float(b.get("record_every_atm", 2.0)),
+        geometry=b.get("geometry", "section"),
+        true_lumen=b.get("true_lumen", "filled"),
+        materials=WallMaterials(calcium_modulus_MPa=float(calcium.get("modulus_MPa", 1.0e3)),
+                                calcium_poisson_ratio=float(calcium.get("poisson_ratio", 0.3))),
+    )
+
+
+def run_balloon(params: dict, comm, workdir: Path) -> dict:
+    """Solve one balloon case; see the module docstring."""
+    from fem.balloon import solve_balloon
+
+    case = case_from_params(params)
+    res = solve_balloon(case, comm, outdir=Path(workdir) / "fields")
+    out = res.scalars()
+    out["pressure_curve_atm"] = [c["pressure_atm"] for c in res.curve]
+    out["confined_diameter_curve_mm"] = [c["channel_diameter_mm"] for c in res.curve]
+    out["free_diameter_curve_mm"] = [c["free_balloon_diameter_mm"] for c in res.curve]
+    out["contact_pressure_curve_atm"] = [c["contact_pressure_atm"] for c in res.curve]
+    if not res.converged:
+        out["status"] = "failed"
+        out["reason"] = str(res.failure)
+    return out
+
+
+def _cost(params: dict) -> float:
+    p = float(params.get("balloon", {}).get("pressure_atm", 6.0))
+    every = float(params.get("balloon", {}).get("record_every_atm", 2.0))
+    level = int(params.get("mesh", {}).get("level", 0))
+    per_level = 15.0 * 3.0**level  # measured ~10-15 s per recorded pressure at level 0
+    return per_level * max(1.0, p / every) * (25.0 if params.get("balloon", {}).get(
+        "geometry") == "3d" else 1.0)
+
+
+register_kind("balloon", run_balloon, cost_core_s=_cost)

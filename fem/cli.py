@@ -1,0 +1,73 @@
+"""``nre solve``: one balloon or puncture case from options or a study-style TOML file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import tomllib
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="solve one balloon or puncture case and print its summary",
+                       description="Solve one case with the same inputs as a study's base table "
+                       "(options override the file) and write its results.")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND")
+    kinds.required = True
+    for kind, text in (("balloon", "balloon pressure problem: wall and balloon in equilibrium"),
+                       ("puncture", "needle puncture: F*, d*, force curve per event")):
+        k = kinds.add_parser(kind, help=text)
+        k.add_argument("--params", type=pathlib.Path,
+                       help="TOML file with a base table (the [base.*] sections of a study)")
+        k.add_argument("--grade", help="calcification grade, e.g. pacss-3")
+        k.add_argument("--pressure-atm", type=float, help="balloon pressure in atm")
+        k.add_argument("--calcium-modulus-mpa", type=float, help="calcium Young's modulus, MPa")
+        k.add_argument("--gauge", type=int, help="needle gauge (18, 20, 21, 22)")
+        k.add_argument("--level", type=int, help="mesh level (0 = default sizes)")
+        k.add_argument("--out", type=pathlib.Path, default=pathlib.Path(f"results/solve-{kind}"),
+                       help="output folder")
+        k.set_defaults(handler=run)
+
+
+def _params(args: argparse.Namespace) -> dict:
+    params: dict = {}
+    if args.params is not None:
+        data = tomllib.loads(args.params.read_text())
+        params = data.get("base", data)
+    for value, path in ((args.grade, ("calcification", "grade")),
+                        (args.pressure_atm, ("balloon", "pressure_atm")),
+                        (args.calcium_modulus_mpa, ("calcium", "modulus_MPa")),
+                        (args.gauge, ("needle", "gauge")), (args.level, ("mesh", "level"))):
+        if value is not None:
+            params.setdefault(path[0], {})[path[1]] = value
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    from studies.kinds import get_kind, load_kind_modules
+    from studies.schema import SCHEMA
+
+    load_kind_modules()
+    issues: list = []
+    resolved = SCHEMA.resolve(_params(args), "base", issues)
+    if issues:  # the same checks as a study file: key, what is wrong, allowed range
+        raise ValueError("; ".join(f"{i.key}: {i.message}"
+                                   for i in issues))
+    import hpc.stack  # noqa: F401
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    out = args.out
+    if comm.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    result = get_kind(args.kind).run(resolved, comm, out)
+    if comm.rank == 0:
+        (out / f"{args.kind}.json").write_text(json.dumps(result, indent=2, default=str))
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            if not isinstance(value, list):
+                print(f"  {key:<{width}}  {value}")
+        print(f"wrote {out / (args.kind + '.json')}")
+    return 1 if result.get("status") == "failed" else 0
