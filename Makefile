@@ -25,8 +25,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: venv
-	$(BIN)/nre mesh --grade pacss-3 --out results/demo-mesh
-	@echo "demo: wrote results/demo-mesh (summary.json, regions.png, mesh.vtu, mesh.inp, mesh.msh)"
+	@start=$$(date +%s); \
+	$(BIN)/nre mesh --grade pacss-3 --out results/demo-mesh && \
+	$(BIN)/nre study run studies/default.toml && \
+	$(BIN)/nre report results/default && \
+	echo "demo: done in $$(( $$(date +%s) - start )) s; report: results/default/report/index.html"
 
 lint: venv
 	$(BIN)/ruff check .
