@@ -17,6 +17,7 @@ file's stated tolerances), or for the test suite ``NRE_BLESS=1 pytest tests/test
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from pathlib import Path
@@ -48,7 +49,8 @@ def bless(
 ) -> dict:
     """Store the results of every case of ``results_dir`` as the reference ``reference``.
 
-    Tolerances already stated in an existing reference file are kept.
+    Tolerances and ignored columns (``ignore``: fnmatch patterns, e.g. timings) already stated
+    in an existing reference file are kept.
 
     Raises:
         ValueError: if a case is not done (a reference of failures is no reference).
@@ -66,6 +68,7 @@ def bless(
         "study": study or old.get("study", ""),
         "default_tolerance": default_tolerance or old.get("default_tolerance", _DEFAULT_TOL),
         "tolerances": old.get("tolerances", {}),
+        "ignore": old.get("ignore", []),
         "cases": cases,
     }
     reference.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +81,7 @@ def compare(results_dir: str | os.PathLike, reference: str | os.PathLike) -> lis
     ref = json.loads(Path(reference).read_text())
     default = ref.get("default_tolerance", _DEFAULT_TOL)
     tolerances = ref.get("tolerances", {})
+    ignore = ref.get("ignore", [])  # fnmatch patterns: timings and iteration counts
     rows = _done_rows(results_dir)
     problems = []
     seen = set()
@@ -94,6 +98,8 @@ def compare(results_dir: str | os.PathLike, reference: str | os.PathLike) -> lis
                             f"{row.get('reason')}")
             continue
         for col, want in case["results"].items():
+            if _ignored(col, ignore):
+                continue
             got = row.get(col)
             tol = {**default, **tolerances.get(col, {})}
             if isinstance(want, bool) or not isinstance(want, int | float) or \
@@ -103,9 +109,14 @@ def compare(results_dir: str | os.PathLike, reference: str | os.PathLike) -> lis
             elif abs(got - want) > tol["atol"] + tol["rtol"] * abs(want):
                 problems.append(f"[{where}] {col}: got {got!r}, reference {want!r} "
                                 f"(rtol {tol['rtol']:g}, atol {tol['atol']:g})")
-        for col in sorted(k for k in row if ":" in k and k not in case["results"]):
+        for col in sorted(k for k in row if ":" in k and k not in case["results"]
+                          and not _ignored(k, ignore)):
             problems.append(f"[{where}] {col}: new result not in the reference (re-bless)")
     for key, row in rows.items():
         if key not in seen:
             problems.append(f"case {row['case_id']} ({key}) not in the reference (re-bless)")
     return problems
+
+
+def _ignored(column: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(column, pat) for pat in patterns)

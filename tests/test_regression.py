@@ -25,7 +25,8 @@ from studies.study import load_study
 
 HERE = Path(__file__).resolve().parent
 #: (study file, reference file) pairs; the physics studies are added here.
-REGRESSIONS = [("studies/regression_selftest.toml", "references/regression_selftest.json")]
+REGRESSIONS = [("studies/regression_selftest.toml", "references/regression_selftest.json"),
+               ("studies/regression_physics.toml", "references/regression_physics.json")]
 
 
 @pytest.fixture(scope="module")
