@@ -14,7 +14,6 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 import pytest
 
 from studies.caseid import canonical_json, case_id
-from studies.study import load_study
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = {"solve": ["selftest"],
@@ -30,9 +29,10 @@ def test_same_id_across_processes():
     ids = [json.loads(subprocess.run([sys.executable, "-c", script, str(path)],
                                      capture_output=True, text=True, env=env, check=True).stdout)
            for path in (ROOT / "studies" / "production.toml",) * 2]
-    here = [c.case_id for c in load_study(ROOT / "studies" / "production.toml").cases]
-    assert ids[0] == ids[1] == here
-    assert len(set(here)) == len(here)
+    # Compared between fresh processes: inside this test session other tests register extra
+    # schema sections (test kinds) whose defaults are part of the resolved parameters.
+    assert ids[0] == ids[1]
+    assert len(set(ids[0])) == len(ids[0]) == 142
 
 
 def test_known_value_is_stable():
