@@ -251,6 +251,28 @@ def build_artery(spec: ArteryModelSpec, *, name: str = "artery") -> BuildInfo:
     return _tag_artery(cs, spec, labels)
 
 
+def _interface_name(labs: set[str]) -> str | None:
+    """Name of the group between two regions (None: no named interface there)."""
+    if "lumen_fill" in labs:
+        return "lumen_surface"
+    if len(labs) != 2:
+        return None
+    if "calcium" in labs:
+        return "calcium_interface"
+    return {frozenset({"intima", "media"}): "intima_media_interface",
+            frozenset({"media", "adventitia"}): "media_adventitia_interface"}.get(
+                frozenset(labs))
+
+
+def _exterior_name(cs: CrossSection, x: float, y: float) -> str:
+    """Name of the free lateral boundary through the point (x, y) of the cross-section."""
+    if abs(math.hypot(x - cs.x_a, y) - cs.r_lumen) < 1e-6:
+        return "lumen_surface"
+    if math.hypot(x - cs.x_b, y) < cs.r_channel + cs.tip_width + 1e-6:
+        return "channel_surface"
+    return "outer_wall"
+
+
 def _surface_point(tag: int) -> tuple[float, float, float]:
     lo, hi = gmsh.model.getParametrizationBounds(2, tag)
     mid = [(a + b) / 2 for a, b in zip(lo, hi, strict=True)]
@@ -274,15 +296,9 @@ def _tag_artery(cs: CrossSection, spec: ArteryModelSpec, labels: dict[int, str])
         up, _down = gmsh.model.getAdjacencies(2, s)
         labs = {labels[v] for v in up if v in labels}
         if len(up) == 2:
-            if "lumen_fill" in labs:
-                bnd["lumen_surface"].append(s)
-            elif len(labs) == 2:
-                if "calcium" in labs:
-                    bnd["calcium_interface"].append(s)
-                elif labs == {"intima", "media"}:
-                    bnd["intima_media_interface"].append(s)
-                elif labs == {"media", "adventitia"}:
-                    bnd["media_adventitia_interface"].append(s)
+            name = _interface_name(labs)
+            if name:
+                bnd[name].append(s)
             continue
         if len(up) != 1:
             continue
@@ -294,14 +310,7 @@ def _tag_artery(cs: CrossSection, spec: ArteryModelSpec, labels: dict[int, str])
             bnd["end_distal"].append(s)
             continue
         x, y, _z = _surface_point(s)
-        r_l = math.hypot(x - cs.x_a, y)
-        r_b = math.hypot(x - cs.x_b, y)
-        if abs(r_l - cs.r_lumen) < 1e-6:
-            bnd["lumen_surface"].append(s)
-        elif r_b < cs.r_channel + cs.tip_width + 1e-6:
-            bnd["channel_surface"].append(s)
-        else:
-            bnd["outer_wall"].append(s)
+        bnd[_exterior_name(cs, x, y)].append(s)
     for name, surfs in bnd.items():
         gmsh.model.addPhysicalGroup(2, sorted(surfs), BOUNDARY_TAGS[name], name=name)
         info.boundaries[name] = BOUNDARY_TAGS[name]
@@ -377,24 +386,13 @@ def build_artery_section(spec: ArterySectionSpec, *, name: str = "artery_section
         up, _down = gmsh.model.getAdjacencies(1, cv)
         labs = {faces[f] for f in up if f in faces}
         if len(up) == 2:
-            if "lumen_fill" in labs:
-                bnd["lumen_surface"].append(cv)
-            elif len(labs) == 2:
-                if "calcium" in labs:
-                    bnd["calcium_interface"].append(cv)
-                elif labs == {"intima", "media"}:
-                    bnd["intima_media_interface"].append(cv)
-                elif labs == {"media", "adventitia"}:
-                    bnd["media_adventitia_interface"].append(cv)
+            name = _interface_name(labs)
+            if name:
+                bnd[name].append(cv)
             continue
         lo, hi = gmsh.model.getParametrizationBounds(1, cv)
         x, y, _z = gmsh.model.getValue(1, cv, [(lo[0] + hi[0]) / 2])
-        if abs(math.hypot(x - cs.x_a, y) - cs.r_lumen) < 1e-6:
-            bnd["lumen_surface"].append(cv)
-        elif math.hypot(x - cs.x_b, y) < cs.r_channel + cs.tip_width + 1e-6:
-            bnd["channel_surface"].append(cv)
-        else:
-            bnd["outer_wall"].append(cv)
+        bnd[_exterior_name(cs, x, y)].append(cv)
     for key, curves in bnd.items():
         gmsh.model.addPhysicalGroup(1, sorted(curves), BOUNDARY_TAGS[key], name=key)
         info.boundaries[key] = BOUNDARY_TAGS[key]
