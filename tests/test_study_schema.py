@@ -139,7 +139,8 @@ selftest.edge_mm = 1.0
 
 def test_shipped_studies_validate():
     default = load_study(STUDIES / "default.toml")
-    assert default.solve == ("selftest",) and len(default.cases) >= 2
+    assert default.solve == ("balloon", "puncture") and len(default.cases) >= 2
+    assert load_study(STUDIES / "production.toml").solve == ("balloon", "puncture")
     prod = load_study(STUDIES / "production.toml")
     assert prod.grid["calcification.grade"] == [f"pacss-{i}" for i in range(5)]
     assert prod.grid["needle.gauge"] == [18, 20, 21, 22]
@@ -152,7 +153,7 @@ def test_shipped_studies_validate():
 def test_production_fields_are_checked():
     text = (STUDIES / "production.toml").read_text()
     err = _error(text.replace('"pacss-4"', '"pacss-5"'))
-    assert "is not a grade" in str(err)
+    assert "is not a known grade" in str(err)
     assert re.search(r"bad.toml:\d+: key 'sweep.grid.calcification.grade\[4\]'", str(err))
     err = _error(text.replace("[18, 20, 21, 22]", "[18, 19]"))
     assert "19 is not one of 18, 20, 21, 22" in str(err)
