@@ -326,6 +326,22 @@ def _tag_artery(cs: CrossSection, spec: ArteryModelSpec, labels: dict[int, str])
     return info
 
 
+def _size_near(expr: str, size_min: float, size_max: float, dist_min: float,
+               dist_max: float) -> int:
+    """A Gmsh size field: ``size_min`` within ``dist_min`` of where the distance ``expr``
+    (a MathEval formula in x, y, z) vanishes, growing linearly to ``size_max`` at ``dist_max``."""
+    f = gmsh.model.mesh.field
+    dist = f.add("MathEval")
+    f.setString(dist, "F", expr)
+    thr = f.add("Threshold")
+    f.setNumber(thr, "InField", dist)
+    f.setNumber(thr, "SizeMin", size_min)
+    f.setNumber(thr, "SizeMax", size_max)
+    f.setNumber(thr, "DistMin", dist_min)
+    f.setNumber(thr, "DistMax", dist_max)
+    return thr
+
+
 def _size_fields(cs: CrossSection, spec: ArteryModelSpec, scale: float) -> None:
     """Fine along the needle path; at the flap, never coarser than the tissue left there."""
     m = spec.mesh
@@ -334,28 +350,17 @@ def _size_fields(cs: CrossSection, spec: ArteryModelSpec, scale: float) -> None:
     dx, dy, dz = cs.needle_direction()
     rel = f"(x-({px!r}))", f"(y-({py!r}))", f"(z-({pz!r}))"
     dot = f"({rel[0]}*({dx!r})+{rel[1]}*({dy!r})+{rel[2]}*({dz!r}))"
-    needle_dist = f.add("MathEval")
-    f.setString(needle_dist, "F", f"Sqrt(Max(0,{rel[0]}^2+{rel[1]}^2+{rel[2]}^2-{dot}^2))")
-    needle = f.add("Threshold")
-    f.setNumber(needle, "InField", needle_dist)
-    f.setNumber(needle, "SizeMin", m.needle_size_mm * scale)
-    f.setNumber(needle, "SizeMax", m.size_mm * scale)
-    f.setNumber(needle, "DistMin", m.refinement_radius_mm)
-    f.setNumber(needle, "DistMax", 2.0 * m.refinement_radius_mm)
+    needle = _size_near(f"Sqrt(Max(0,{rel[0]}^2+{rel[1]}^2+{rel[2]}^2-{dot}^2))",
+                        m.needle_size_mm * scale, m.size_mm * scale, m.refinement_radius_mm,
+                        2.0 * m.refinement_radius_mm)
 
     c = spec.calcification
     gap = spec.artery.flap_thickness_mm
     if c.has_sheets and c.layer == "intima":
         gap -= c.thickness_mm
     xt = cs.x_a + cs.r_a  # the flap's thinnest point, next to the channel
-    flap_dist = f.add("MathEval")
-    f.setString(flap_dist, "F", f"Sqrt((x-({xt!r}))^2+y^2)")
-    flap = f.add("Threshold")
-    f.setNumber(flap, "InField", flap_dist)
-    f.setNumber(flap, "SizeMin", min(m.flap_size_mm, gap) * scale)
-    f.setNumber(flap, "SizeMax", m.size_mm * scale)
-    f.setNumber(flap, "DistMin", 0.0)
-    f.setNumber(flap, "DistMax", 2.5)
+    flap = _size_near(f"Sqrt((x-({xt!r}))^2+y^2)", min(m.flap_size_mm, gap) * scale,
+                      m.size_mm * scale, 0.0, 2.5)
     both = f.add("Min")
     f.setNumbers(both, "FieldsList", [needle, flap])
     f.setAsBackgroundMesh(both)
@@ -405,23 +410,12 @@ def build_artery_section(spec: ArterySectionSpec, *, name: str = "artery_section
     if c.has_sheets and c.layer == "intima":
         gap -= c.thickness_mm
     # refine along the needle's way through the section (y = 0, channel side) and at the flap
-    path = f.add("MathEval")
-    f.setString(path, "F", f"Abs(y) + Max(0, {cs.x_a!r} - x)")
-    near_path = f.add("Threshold")
-    f.setNumber(near_path, "InField", path)
-    f.setNumber(near_path, "SizeMin", min(m.needle_size_mm, gap) * scale)
-    f.setNumber(near_path, "SizeMax", m.size_mm * scale)
-    f.setNumber(near_path, "DistMin", m.refinement_radius_mm)
-    f.setNumber(near_path, "DistMax", 2.0 * m.refinement_radius_mm + 1.0)
+    near_path = _size_near(f"Abs(y) + Max(0, {cs.x_a!r} - x)",
+                           min(m.needle_size_mm, gap) * scale, m.size_mm * scale,
+                           m.refinement_radius_mm, 2.0 * m.refinement_radius_mm + 1.0)
     xt = cs.x_a + cs.r_a
-    flap_dist = f.add("MathEval")
-    f.setString(flap_dist, "F", f"Sqrt((x-({xt!r}))^2+y^2)")
-    flap = f.add("Threshold")
-    f.setNumber(flap, "InField", flap_dist)
-    f.setNumber(flap, "SizeMin", min(m.flap_size_mm, gap) * scale)
-    f.setNumber(flap, "SizeMax", m.size_mm * scale)
-    f.setNumber(flap, "DistMin", 0.0)
-    f.setNumber(flap, "DistMax", 2.5)
+    flap = _size_near(f"Sqrt((x-({xt!r}))^2+y^2)", min(m.flap_size_mm, gap) * scale,
+                      m.size_mm * scale, 0.0, 2.5)
     both = f.add("Min")
     f.setNumbers(both, "FieldsList", [near_path, flap])
     f.setAsBackgroundMesh(both)
