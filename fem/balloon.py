@@ -262,6 +262,7 @@ class BalloonResult:
     solves: int = 0
     wall_time_s: float = 0.0
     fields_path: str | None = None
+    path_state: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -287,6 +288,9 @@ class BalloonResult:
             out[f"{region}_peak_max_principal_MPa"] = s["peak_max_principal_MPa"]
         for region, v in self.rupture_indicator.items():
             out[f"{region}_rupture_indicator"] = v
+        if self.path_state:
+            for event in ("outer_wall", "flap"):
+                out[f"{event}_in_plane_stretch"] = self.path_state[f"{event}_in_plane_stretch"]
         if self.failure:
             out["failure_reason"] = self.failure.get("reason", "")
         return out
@@ -567,6 +571,10 @@ class BalloonProblem:
                 p, axis_origin_mm=(0.0, 0.0)).items()}
             fields = stress_fields(p)
             res.rupture_indicator = self.rupture_indicators(fields["max_principal"])
+            # The state the needle meets, for the puncture's local models (fem.prestress).
+            from fem.prestress import path_state
+
+            res.path_state = path_state(self, res.reached_pressure_atm).to_dict()
         if outdir is not None:
             outdir = pathlib.Path(outdir)
             if self.comm.rank == 0:

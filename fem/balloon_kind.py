@@ -6,7 +6,9 @@ Reads ``params["calcification"]["grade"]``, ``params["balloon"]`` (``pressure_at
 ``params["mesh"]["level"]``. Returns the scalar results of
 :meth:`fem.balloon.BalloonResult.scalars` and the curves ``pressure_curve_atm``,
 ``confined_diameter_curve_mm`` (the channel) and ``free_diameter_curve_mm`` (the balloon alone);
-the fields go to ``workdir/fields``. A case whose wall cannot carry the balloon fails with the
+the fields go to ``workdir/fields``, and the wall's state on the needle path
+(:func:`fem.prestress.path_state`) to ``workdir/balloon_path_state.json``, where the puncture
+kind of the same case starts from it. A case whose wall cannot carry the balloon fails with the
 reason. DOLFINx is imported inside :func:`run_balloon` so that ``nre study check`` stays fast.
 """
 
@@ -71,6 +73,13 @@ def run_balloon(params: dict, comm, workdir: Path) -> dict:
     out["confined_diameter_curve_mm"] = [c["channel_diameter_mm"] for c in res.curve]
     out["free_diameter_curve_mm"] = [c["free_balloon_diameter_mm"] for c in res.curve]
     out["contact_pressure_curve_atm"] = [c["contact_pressure_atm"] for c in res.curve]
+    if res.path_state and comm.rank == 0:
+        # Handed to the puncture kind of the same case (it runs next in the same workdir).
+        from fem.prestress import PATH_STATE_FILE, PathState, write_path_state
+
+        names = PathState.__dataclass_fields__
+        write_path_state(PathState(**{k: v for k, v in res.path_state.items() if k in names}),
+                         Path(workdir) / PATH_STATE_FILE)
     if not res.converged:
         out["status"] = "failed"
         out["reason"] = str(res.failure)

@@ -26,7 +26,10 @@ needle's outward normal ``grad S``. ``lambda`` (a nodal field of the displacemen
 contact surface) is held fixed during a Newton solve and updated after it by Uzawa,
 ``lambda <- <lambda - eps g>_+`` at the surface nodes, until the largest nodal penetration
 ``max(-g)`` is below ``min(penetration_tol_mm, penetration_rel_tol * d)``. ``lambda = 0`` and one
-solve is the pure penalty method.
+solve is the pure penalty method. Penalty continuation (``penalty_growth > 1``) instead grows
+``eps`` until the largest penetration at the contact Gauss points is below that tolerance; under
+sharp tips and next to calcium it converges where Uzawa's updates stalled Newton (measured:
+cone 45 deg and a medial calcium sheet on the outer wall).
 
 Penalty stiffness rule: ``eps = penalty_factor * E_eff / h`` (MPa/mm) with ``E_eff = 3 mu`` of the
 stiffest region touching the contact surface (Young's modulus of an incompressible solid with
@@ -76,7 +79,20 @@ class ContactSettings:
 
     Attributes:
         penalty_factor: ``c`` in ``eps = c E_eff / h`` (dimensionless), in (0, 1e6].
-        augmented_lagrangian: run Uzawa updates (False: pure penalty, one solve per step).
+        augmented_lagrangian: run Uzawa updates after each converged solve until the
+            penetration tolerance is met. False: penalty only (see ``penalty_growth``).
+        penalty_growth: with ``augmented_lagrangian=False``: 1 is the pure penalty method (one
+            solve per step, penetration not enforced); > 1 is penalty continuation: after a
+            converged solve whose penetration exceeds the tolerance, the penalty is multiplied
+            by this factor and the solve repeated from the converged state, until the
+            tolerance is met or ``max_penalty_factor`` is passed (a recorded failure). The
+            penalty reached is kept for the following steps (it only grows).
+        max_penalty_factor: largest ``c`` penalty continuation may reach.
+        stall_rtol: a Newton solve that stops on its line search or iteration limit is
+            accepted (``CONVERGED_RESIDUAL_FLOOR``, counted in the record) when its residual
+            force is below this fraction of the needle force (or of ``E_eff h^2``): 1e-7 is
+            the rounding floor; up to 1e-4 leaves a force error far below the puncture
+            criterion's, where a sharp tip makes the tangent nearly singular.
         penetration_tol_mm: absolute penetration tolerance (mm), > 0.
         penetration_rel_tol: tolerance relative to the needle advance ``d``, > 0; the tolerance
             used is the smaller of the two.
@@ -100,6 +116,9 @@ class ContactSettings:
 
     penalty_factor: float = 10.0
     augmented_lagrangian: bool = True
+    penalty_growth: float = 1.0
+    max_penalty_factor: float = 1.0e6
+    stall_rtol: float = 1.0e-7
     penetration_tol_mm: float = 1.0e-3
     penetration_rel_tol: float = 0.01
     max_al_iterations: int = 30
@@ -116,6 +135,10 @@ class ContactSettings:
 
     def __post_init__(self) -> None:
         check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
+        check_range("penalty_growth", self.penalty_growth, 1.0, 1e3)
+        check_range("max_penalty_factor", self.max_penalty_factor, self.penalty_factor, 1e9,
+                    unit="(at least penalty_factor)")
+        check_range("stall_rtol", self.stall_rtol, 0.0, 1e-3)
         check_range("penetration_tol_mm", self.penetration_tol_mm, 0.0, 1.0, low_open=True,
                     unit="mm")
         check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
@@ -140,7 +163,11 @@ class ContactSettings:
 
 @dataclass(slots=True)
 class InsertionStep:
-    """One needle position tried (converged or not)."""
+    """One needle position tried (converged or not).
+
+    ``al_iterations`` counts the enforcement updates of the step: Uzawa updates, or penalty
+    growths under penalty continuation; ``penalty_factor`` is the ``c`` it ended with.
+    """
 
     step: int
     displacement_mm: float
@@ -154,6 +181,7 @@ class InsertionStep:
     snes_reason_name: str
     residual_norm: float
     wall_time_s: float
+    penalty_factor: float = math.nan
 
 
 @dataclass(slots=True)
@@ -191,6 +219,10 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         contact: enforcement and stepping settings.
         support_boundaries: boundaries backed by the pressure-limited support (balloon).
         support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
+        prestretch_boundary: boundary (the disc's outer edge) whose radial displacement
+            follows the in-plane pre-stretch ``lambda``: ``u_r = (lambda - 1) r``, set by
+            :meth:`prestretch` (the state a global solution hands to this local model). Give
+            no other ``u_r`` condition on it.
     """
 
     def __init__(
@@ -208,6 +240,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         pressure_boundaries: Sequence[str] = (),
         support_boundaries: Sequence[str] = (),
         support_pressure_MPa: float = 0.0,
+        prestretch_boundary: str | None = None,
         displacement_bcs: Sequence[DisplacementBC] = (),
         options: SolverOptions | None = None,
         name: str = "needle",
@@ -226,6 +259,10 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
         self.needle_displacement_mm = 0.0
         self._last_force = 0.0
+        if prestretch_boundary is not None and prestretch_boundary not in boundaries:
+            raise ValueError(f"prestretch_boundary = {prestretch_boundary!r} is not in "
+                             f"boundaries {sorted(boundaries)}")
+        self.prestretch_boundary = prestretch_boundary
         super().__init__(
             mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
             materials=materials, pressure_boundaries=pressure_boundaries,
@@ -234,6 +271,36 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         self._build_contact_dofs()
 
     # ------------------------------------------------------------------ setup
+    def _build_bcs(self, displacement_bcs, rigid_motion) -> None:
+        super()._build_bcs(displacement_bcs, rigid_motion)
+        self._rim_g = None
+        if self.prestretch_boundary is not None:
+            sub, Vc = self._component_space(0)
+            self._rim_g = dolfinx.fem.Function(Vc)
+            dofs = dolfinx.fem.locate_dofs_topological(
+                (sub, Vc), self.mesh.topology.dim - 1, self._facets(self.prestretch_boundary))
+            self.bcs.append(dolfinx.fem.dirichletbc(self._rim_g, dofs, sub))
+
+    def _set_load(self, pressure_MPa: float, axial_stretch: float) -> None:
+        # The base class's "axial stretch" load parameter is the in-plane pre-stretch here
+        # (the axisymmetric F has no plane-strain axial stretch): it drives the rim.
+        self._p_load.value = pressure_MPa
+        if self._rim_g is not None:
+            self._rim_g.interpolate(lambda x: (axial_stretch - 1.0) * x[0])
+
+    @property
+    def in_plane_prestretch(self) -> float:
+        """The in-plane pre-stretch reached by :meth:`prestretch` (1: none)."""
+        return self.axial_stretch
+
+    def prestretch(self, stretch: float):
+        """Ramp the rim to the in-plane pre-stretch ``stretch`` (adaptive steps, as a pressure
+        ramp; returns the :class:`fem.hyperelastic.RampResult`)."""
+        if self._rim_g is None:
+            raise ValueError("prestretch needs prestretch_boundary")
+        check_range("stretch", stretch, 0.5, 3.0)
+        return self.ramp(axial_stretch=stretch)
+
     def _deformation_gradient(self, u):
         g = ufl.grad(u)
         r = ufl.SpatialCoordinate(self.mesh)[0]
@@ -354,14 +421,40 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         n_owned = self.L.dofmap.index_map.size_local
         self._contact_dofs = dofs[dofs < n_owned]
         pts = self.L.element.interpolation_points
-        self._gap_expr = dolfinx.fem.Expression(self.gap, pts)
         self._update_expr = dolfinx.fem.Expression(self.contact_pressure, pts)
+        self._gap_expr = dolfinx.fem.Expression(self.gap, pts)
         self._gap_fn = dolfinx.fem.Function(self.L)
+        # Penetration is measured where each method imposes contact: Uzawa's multipliers live
+        # at the surface nodes; the penalty acts at the Gauss points of the contact integral
+        # (there, the node on the axis, whose 2 pi r weight is zero and which no penalty can
+        # push out of a sharp tip, is not a measuring point).
+        tdim = self.mesh.topology.dim
+        self.mesh.topology.create_connectivity(tdim, tdim - 1)
+        qpts, _ = basix.make_quadrature(basix.CellType.interval,
+                                        self.contact.quadrature_degree)
+        self._gap_qp_expr = dolfinx.fem.Expression(self.gap, qpts)
+        self._contact_facet_entities = dolfinx.fem.compute_integration_domains(
+            dolfinx.fem.IntegralType.exterior_facet, self.mesh.topology,
+            self._facets(self.contact_boundary)).reshape(-1, 2)
 
     # ------------------------------------------------------------------ observables
     def set_needle_displacement(self, d_mm: float) -> None:
         self.needle_displacement_mm = float(d_mm)
         self._d.value = float(d_mm)
+
+    @property
+    def _enforced(self) -> bool:
+        """Whether the penetration tolerance is enforced (AL or penalty continuation)."""
+        return self.contact.augmented_lagrangian or self.contact.penalty_growth > 1.0
+
+    @property
+    def penalty_factor(self) -> float:
+        """The current penalty factor ``c`` (grows under penalty continuation)."""
+        return self.penalty_MPa_per_mm * self.h_contact_mm / self.E_eff_MPa
+
+    def set_penalty_factor(self, c: float) -> None:
+        self.penalty_MPa_per_mm = float(c) * self.E_eff_MPa / self.h_contact_mm
+        self._eps.value = self.penalty_MPa_per_mm
 
     def _sum(self, form) -> float:
         return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM))
@@ -375,10 +468,15 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         return self._sum(self._area_form)
 
     def penetration(self) -> float:
-        """Largest penetration ``max(-g, 0)`` (mm) over the contact-surface nodes."""
-        self._gap_fn.interpolate(self._gap_expr)
-        g = self._gap_fn.x.array[self._contact_dofs]
-        local = float(max(0.0, -g.min())) if len(g) else 0.0
+        """Largest penetration ``max(-g, 0)`` (mm): over the contact-surface nodes with
+        augmented Lagrangian, over the contact integral's Gauss points with a penalty."""
+        if self.contact.augmented_lagrangian:
+            self._gap_fn.interpolate(self._gap_expr)
+            g = self._gap_fn.x.array[self._contact_dofs]
+        else:
+            ents = self._contact_facet_entities
+            g = self._gap_qp_expr.eval(self.mesh, ents) if len(ents) else np.zeros(0)
+        local = float(max(0.0, -np.min(g))) if np.size(g) else 0.0
         return float(self.comm.allreduce(local, op=MPI.MAX))
 
     def contact_pressure_function(self) -> dolfinx.fem.Function:
@@ -393,8 +491,9 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
 
     # ------------------------------------------------------------------ solving
     def _residual_floor(self) -> float:
-        """Residual (N) below which a solve is at its rounding floor."""
-        return 1e-7 * max(abs(self._last_force), self.E_eff_MPa * self.h_contact_mm**2)
+        """Residual (N) below which a stalled Newton solve is accepted (``stall_rtol``)."""
+        return self.contact.stall_rtol * max(abs(self._last_force),
+                                             self.E_eff_MPa * self.h_contact_mm**2)
 
     def _uzawa_update(self) -> None:
         new = dolfinx.fem.Function(self.L)
@@ -423,16 +522,23 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
             if not rec.converged:
                 break
             pen = self.penetration()
-            if not self.contact.augmented_lagrangian or pen <= tol:
+            if pen <= tol or not self._enforced:
                 break
-            if al >= self.contact.max_al_iterations:
-                break
-            self._uzawa_update()
+            if self.contact.augmented_lagrangian:
+                if al >= self.contact.max_al_iterations:
+                    break
+                self._uzawa_update()
+            else:
+                grown = self.penalty_factor * self.contact.penalty_growth
+                if grown > self.contact.max_penalty_factor * (1.0 + 1e-12):
+                    break
+                self.set_penalty_factor(grown)
             al += 1
-        converged = bool(rec.converged and (pen <= tol or not self.contact.augmented_lagrangian))
+        converged = bool(rec.converged and (pen <= tol or not self._enforced))
         reason_name = rec.snes_reason_name
         if rec.converged and not converged:
-            reason_name = "AL_MAX_ITERATIONS"
+            reason_name = ("AL_MAX_ITERATIONS" if self.contact.augmented_lagrangian
+                           else "PENALTY_MAX")
         force = self.needle_force() if rec.converged else math.nan
         if converged:
             self._last_force = force
@@ -441,7 +547,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
                              work_Nmm=math.nan, penetration_mm=pen, al_iterations=al,
                              newton_iterations=newton, snes_reason=rec.snes_reason,
                              snes_reason_name=reason_name, residual_norm=rec.residual_norm,
-                             wall_time_s=wall)
+                             wall_time_s=wall, penalty_factor=self.penalty_factor)
 
     def insert(self, target_mm: float, *, stop=None, max_step_mm: float | None = None
                ) -> InsertionResult:
@@ -468,6 +574,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         dd = min(c.initial_step_mm, max_step)
         w_backup = self.w.x.array.copy()
         l_backup = self.multiplier.x.array.copy()
+        c_backup = self.penalty_factor
         d = d0
         work = 0.0
         rate: np.ndarray | None = None
@@ -489,6 +596,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
                 rate = (self.w.x.array - w_backup) / dd
                 w_backup[:] = self.w.x.array
                 l_backup[:] = self.multiplier.x.array
+                c_backup = self.penalty_factor
                 d += dd
                 result.curve.append((d, rec.force_N))
                 if rec.newton_iterations <= c.easy_iterations * (1 + rec.al_iterations):
@@ -502,6 +610,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
             self.w.x.scatter_forward()
             self.multiplier.x.array[:] = l_backup
             self.multiplier.x.scatter_forward()
+            self.set_penalty_factor(c_backup)
             self.set_needle_displacement(d)
             dd *= c.shrink_factor
             if dd < c.min_step_mm * (1.0 - 1e-12):

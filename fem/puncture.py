@@ -164,7 +164,14 @@ class PunctureCase:
         max_depth_factor: give up (recorded) when no puncture by this many wall thicknesses.
         mesh_level: 0 coarsest; each level halves the element size near the needle.
         criterion: the puncture criterion and its data.
-        contact: contact enforcement and stepping settings.
+        contact: contact enforcement and stepping settings. The default is penalty
+            continuation (``c`` from 10, x4 until the penetration is within 2 um or 1 % of
+            the needle advance): Uzawa updates stalled Newton under sharp tips and next to
+            calcium (see :mod:`fem.contact`).
+        prestretch_outer_wall, prestretch_flap: in-plane stretch of the layers where the
+            needle crosses them, in [0.7, 2]: the pre-stressed state the balloon problem hands
+            over (:func:`fem.prestress.path_state`); 1 is a stress-free start. A stretch other
+            than 1 needs ``edge = "clamped"`` (the rim is where it is imposed).
     """
 
     gauge: int = 18
@@ -192,7 +199,10 @@ class PunctureCase:
     criterion: PunctureCriterion = field(default_factory=PunctureCriterion)
     contact: ContactSettings = field(default_factory=lambda: ContactSettings(
         initial_step_mm=0.02, max_step_mm=0.05, penetration_tol_mm=2e-3,
-        penetration_rel_tol=0.01))
+        penetration_rel_tol=0.01, augmented_lagrangian=False, penalty_factor=10.0,
+        penalty_growth=4.0, stall_rtol=1e-4))
+    prestretch_outer_wall: float = 1.0
+    prestretch_flap: float = 1.0
 
     def __post_init__(self) -> None:
         from fem.needle import TIPS
@@ -226,6 +236,11 @@ class PunctureCase:
         check_range("disc_radius_factor", self.disc_radius_factor, 2.0, 20.0)
         check_range("max_depth_factor", self.max_depth_factor, 0.2, 20.0)
         check_range("mesh_level", self.mesh_level, 0, 5)
+        for name in ("prestretch_outer_wall", "prestretch_flap"):
+            check_range(name, getattr(self, name), 0.7, 2.0)
+            if getattr(self, name) != 1.0 and self.edge != "clamped":
+                raise ValueError(f"{name} = {getattr(self, name):g} needs edge = 'clamped' "
+                                 f"(the pre-stretch is imposed on the rim), not {self.edge!r}")
         self.calcification()  # validates the grade and overrides
         from fem.materials import material_by_name
 
@@ -314,6 +329,9 @@ class PunctureCase:
                                fine_radius_mm=0.75 * od + self.tip_radius_mm,
                                coarse_size_mm=coarse, coarse_radius_mm=max(2.0 * od, radius / 2))
 
+    def prestretch(self, event: str) -> float:
+        return float(getattr(self, f"prestretch_{event}"))
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -370,19 +388,22 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
     needle = case.needle()
     p_MPa = case.balloon_pressure_atm * ATM_MPa
     bcs = [DisplacementBC("axis", 0), DisplacementBC("outer_edge", 1)]
-    if case.edge == "clamped":
+    stretch = case.prestretch(event)
+    if case.edge == "clamped" and stretch == 1.0:
         bcs.append(DisplacementBC("outer_edge", 0))
-    kwargs = {}
-    if event == "outer_wall":
-        kwargs = dict(support_boundaries=("far_surface",), support_pressure_MPa=p_MPa)
-    else:
-        kwargs = dict(pressure_boundaries=("contact_surface",))
+    # Outer wall: the balloon behind the media. Flap: the balloon pressure acts on the channel
+    # face and the true-lumen contents push back with the same pressure; on a nearly
+    # incompressible flap the two cancel (a hydrostatic shift), so the flap's far face is free
+    # and the balloon acts through the pre-stretch it leaves in the flap.
+    kwargs = (dict(support_boundaries=("far_surface",), support_pressure_MPa=p_MPa)
+              if event == "outer_wall" else {})
     problem = AxisymmetricNeedleProblem(
         dm.mesh, dm.cell_tags, dm.facet_tags, regions=dm.regions, boundaries=dm.boundaries,
         materials=_materials(case, [t for t, _ in layers]), needle=needle,
         contact_boundary="contact_surface", contact=case.contact, displacement_bcs=bcs,
         options=SolverOptions(quadrature_degree=4, snes_atol=1e-9, petsc_options=_LINESEARCH),
-        name=f"puncture_{event}", **kwargs,
+        name=f"puncture_{event}",
+        prestretch_boundary="outer_edge" if stretch != 1.0 else None, **kwargs,
     )
     threshold = case.criterion.threshold_Nmm(layers, case.od_mm)
     thickness = sum(t for _, t in layers)
@@ -391,21 +412,21 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
         "disc_radius_mm": spec.radius_mm, "fine_size_mm": spec.fine_size_mm,
         "cells": dm.mesh.topology.index_map(2).size_global,
         "penalty_MPa_per_mm": problem.penalty_MPa_per_mm,
-        "balloon_pressure_MPa": p_MPa, "puncture_force_N": math.nan,
+        "balloon_pressure_MPa": p_MPa, "prestretch": stretch, "puncture_force_N": math.nan,
         "puncture_displacement_mm": math.nan, "failure": None,
     }
     start_d = 0.0
-    if event == "flap" and p_MPa > 0.0:
-        ramp = problem.ramp(pressure_MPa=p_MPa)
-        record["pressure_ramp"] = {
+    if stretch != 1.0:
+        ramp = problem.prestretch(stretch)
+        record["prestretch_ramp"] = {
             "converged": ramp.converged, "steps": len(ramp.steps),
             "newton_iterations": sum(s.newton_iterations for s in ramp.steps),
             "failure": asdict(ramp.failure) if ramp.failure else None}
         if not ramp.converged:
-            record.update(status="failed", failure={"reason": "pressure_ramp",
-                                                    **record["pressure_ramp"]["failure"]})
+            record.update(status="failed", failure={"reason": "prestretch",
+                                                    **record["prestretch_ramp"]["failure"]})
             return record
-        # Start the needle where it meets the pre-deflected surface (no work before contact).
+        # Start the needle where it meets the pre-stressed surface (no work before contact).
         start_d = max(0.0, -_axis_top_displacement(problem, comm))
         problem.set_needle_displacement(start_d)
 

@@ -11,7 +11,11 @@ are registered by :mod:`studies.fields`; the rest here. DOLFINx is imported insi
 Returns the scalar results per event (``<event>_puncture_force_N``,
 ``<event>_puncture_displacement_mm``, ``<event>_status``, iterations) and the curves
 (``<event>_force_curve_d_mm`` / ``_F_N``); the contact pressure at F* goes to
-``workdir/fields``. An event that fails is recorded in its status and failure fields; the case
+``workdir/fields``. When the case solved the balloon problem first (``solve = ["balloon",
+"puncture"]``) and ``puncture.prestress = "balloon"``, each event starts from the wall's state
+on the needle path that the balloon kind left in ``workdir`` (:mod:`fem.prestress`: the disc
+rim is driven to the layer's in-plane stretch); ``prestress_source`` says which start was used.
+An event that fails is recorded in its status and failure fields; the case
 fails (``status = "failed"``) only when every event failed.
 """
 
@@ -48,6 +52,9 @@ SCHEMA.add_section("base.puncture", [
           doc="Disc radius in needle outer diameters"),
     Field("edge", str, default="clamped", choices=("clamped", "roller"),
           doc="Outer edge of the disc"),
+    Field("prestress", str, default="balloon", choices=("balloon", "none"),
+          doc="Start from the balloon problem's state on the needle path when the case "
+              "solved it first (solve = [\"balloon\", \"puncture\"]), or stress-free"),
     Field("max_depth_factor", float, default=3.0, low=0.2, high=20.0,
           doc="Give up after this many wall thicknesses of needle travel"),
     Field("crack_width_factor", float, default=1.0, low=0.0, low_open=True, high=10.0,
@@ -98,16 +105,30 @@ def case_from_params(params: dict):
 
 def run_puncture(params: dict, comm, workdir: Path) -> dict:
     """Solve the puncture events of one case; see the module docstring."""
+    import dataclasses
+
+    from fem.prestress import PATH_STATE_FILE, read_path_state
     from fem.puncture import solve_puncture
 
     case = case_from_params(params)
+    state_file = Path(workdir) / PATH_STATE_FILE
+    source = "none"
+    if params.get("puncture", {}).get("prestress", "balloon") == "balloon" and \
+            state_file.is_file():
+        state = read_path_state(state_file)
+        case = dataclasses.replace(
+            case, edge="clamped",
+            prestretch_outer_wall=min(max(state.in_plane_stretch("outer_wall"), 0.7), 2.0),
+            prestretch_flap=min(max(state.in_plane_stretch("flap"), 0.7), 2.0))
+        source = "balloon"
     fields = Path(workdir) / "fields"
     if comm.rank == 0:
         fields.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     record = solve_puncture(case, comm, fields)
-    out: dict = {}
+    out: dict = {"prestress_source": source}
     for event, rec in record["events"].items():
+        out[f"{event}_prestretch"] = float(rec.get("prestretch", 1.0))
         out[f"{event}_status"] = rec["status"]
         out[f"{event}_puncture_force_N"] = _num(rec["puncture_force_N"])
         out[f"{event}_puncture_displacement_mm"] = _num(rec["puncture_displacement_mm"])
