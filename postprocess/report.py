@@ -354,7 +354,7 @@ def _verification_html(ver: Verification) -> str:
                 f"{_e(ver.problem)}</p>")
     meta = ", ".join(f"{k}: {_e(v)}" for k, v in ver.meta.items())
     cols = ["solver", "name", "reference", "expected", "computed", "error", "tolerance",
-            "ranks", "passed", "test"]
+            "error_kind", "ranks", "passed", "test"]
     frame = pd.DataFrame(ver.checks)
     frame["passed"] = ["yes" if p else "NO" for p in frame["passed"]]
     frame["status"] = ["done" if p == "yes" else "failed" for p in frame["passed"]]

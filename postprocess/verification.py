@@ -22,15 +22,16 @@ Format (``"format": "nre-verification/1"``)::
           "error": 1.6e-3,                            # measured error (relative unless
           "tolerance": 1e-2,                          #   "error_kind" says otherwise)
           "error_kind": "relative",                   # optional: relative | absolute | rate
-          "ranks": [1, 2],                            # MPI rank counts it passed on
+          "ranks": [1, 2],                            # MPI rank counts run (passed: all)
           "passed": true,                             # required
           "test": "tests/test_solid_lame.py::test_hoop"   # optional
         }
       ]
     }
 
-Only ``solver``, ``name`` and ``passed`` are required per check; a check whose ``error`` exceeds
-its ``tolerance`` is shown as failed whatever ``passed`` says.
+The test suite writes ``tests/verification.json`` (``tests/verification_plugin.py``, with a
+``runs`` entry per rank count). Only ``solver``, ``name`` and ``passed`` are required per check;
+a check whose ``error`` exceeds its ``tolerance`` is shown as failed whatever ``passed`` says.
 """
 
 from __future__ import annotations

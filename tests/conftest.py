@@ -1,4 +1,5 @@
-"""Shared fixtures. `make test` runs the suite serially, then the `mpi`-marked tests on 2 ranks."""
+"""Shared fixtures. `make test` runs the suite serially, then the `mpi`-marked tests on 2 ranks;
+the closed-form checks of both runs end in `tests/verification.json` (verification_plugin.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 import pytest
 from mpi4py import MPI
+
+#: the `verification` fixture; writes tests/verification.json at the end of the session
+pytest_plugins = ("tests.verification_plugin",)
 
 
 @pytest.fixture

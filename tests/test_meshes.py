@@ -59,16 +59,27 @@ def test_every_region_and_boundary_is_tagged(graded):
         assert n > 0, name
 
 
-def test_region_volumes_match_the_exact_geometry_within_1_percent(graded):
+def test_region_volumes_match_the_exact_geometry_within_1_percent(graded, verification):
     spec, tm = graded
     exact = CrossSection(spec).region_volumes()
     measured = region_volumes(tm)
     assert set(measured) == set(exact)
+    _record_worst(verification, f"artery {spec.calcification.grade}: region volumes",
+                  measured, exact)
     for name, v in exact.items():
         assert measured[name] == pytest.approx(v, rel=0.01), name
 
 
-def test_boundary_areas_match_the_geometry(graded):
+def _record_worst(verification, name: str, measured: dict, exact: dict) -> None:
+    """One check per mesh: the region (or boundary) farthest from the exact geometry."""
+    worst = max(exact, key=lambda k: abs(measured[k] / exact[k] - 1.0))
+    verification.record(solver="meshes.build", name=f"{name} within 1 % ({len(exact)})",
+                        reference=f"exact geometry; worst: {worst}", expected=exact[worst],
+                        computed=measured[worst], error=measured[worst] / exact[worst] - 1.0,
+                        tolerance=0.01)
+
+
+def test_boundary_areas_match_the_geometry(graded, verification):
     spec, tm = graded
     cs = CrossSection(spec)
     areas = boundary_areas(tm)
@@ -80,6 +91,10 @@ def test_boundary_areas_match_the_geometry(graded):
     # the channel wall: its circle plus the two cut cusp tips (two segments of each tip)
     tip = 2 * (cs.tip_s + cs.tip_width)
     channel = (2 * np.pi * cs.r_channel - 2 * cs.r_channel * cs.tip_phi + tip)
+    exact = {"end_proximal": end, "end_distal": end, "lumen_surface": lumen,
+             "channel_surface": channel * spec.artery.length_mm}
+    _record_worst(verification, f"artery {spec.calcification.grade}: boundary areas", areas,
+                  exact)
     assert areas["channel_surface"] == pytest.approx(channel * spec.artery.length_mm, rel=0.01)
 
 
@@ -116,7 +131,7 @@ def test_refinement_along_the_needle_path(graded):
     assert near < 1.6 * spec.mesh.needle_size_mm
 
 
-def test_cache_reuse_and_parallel_read_back(shared_tmp):
+def test_cache_reuse_and_parallel_read_back(shared_tmp, verification):
     """Same spec -> same key and a cache hit; the mesh read on every rank count is the same."""
     comm = MPI.COMM_WORLD
     spec = ArteryModelSpec(calcification=calcification_for_grade("pacss-3"),
@@ -139,6 +154,12 @@ def test_cache_reuse_and_parallel_read_back(shared_tmp):
     serial = load_artery_mesh(spec, MPI.COMM_SELF, cache_dir=shared_tmp)  # one rank reads all
     n_ser, v_ser = figures(serial)
     assert n_par == n_ser == n_built == built.meta["gmsh_elements"]
+    if comm.size > 1:  # on one rank both reads are the same: nothing is verified
+        worst = max(v_ser, key=lambda k: abs(v_par[k] / v_ser[k] - 1.0))
+        verification.record(solver="meshes.io", name="mesh read on all ranks vs one rank: "
+                            "region volumes", reference=f"COMM_SELF read; worst: {worst}",
+                            expected=v_ser[worst], computed=v_par[worst],
+                            error=v_par[worst] / v_ser[worst] - 1.0, tolerance=1e-12)
     for k in v_ser:
         assert v_par[k] == pytest.approx(v_ser[k], rel=1e-12)
         assert v_built[k] == pytest.approx(v_ser[k], rel=1e-12)
@@ -146,7 +167,7 @@ def test_cache_reuse_and_parallel_read_back(shared_tmp):
     assert meta["regions"] == built.regions and meta["boundaries"] == built.boundaries
 
 
-def test_balloon_film_mesh(shared_tmp):
+def test_balloon_film_mesh(shared_tmp, verification):
     from meshes.geometry import balloon_film_areas
 
     spec = BalloonModelSpec()
@@ -154,6 +175,8 @@ def test_balloon_film_mesh(shared_tmp):
     assert tm.mesh.topology.dim == 2 and tm.mesh.geometry.dim == 3
     assert set(tm.boundaries) == {"neck_proximal", "neck_distal"}
     areas = region_volumes(tm)
+    _record_worst(verification, "balloon film: region areas", areas,
+                  balloon_film_areas(spec.balloon))
     for name, a in balloon_film_areas(spec.balloon).items():
         assert areas[name] == pytest.approx(a, rel=0.01), name
     assert tm.meta["min_sicn"] > 0.5
@@ -164,7 +187,7 @@ def test_boundary_tags_are_stable():
     assert BOUNDARY_TAGS["channel_surface"] == 12 and BOUNDARY_TAGS["outer_wall"] == 11
 
 
-def test_nodules_and_medial_full_ring(shared_tmp):
+def test_nodules_and_medial_full_ring(shared_tmp, verification):
     """Calcified nodules (spheres in the intima) and a full medial ring keep exact volumes."""
     from meshes import CalcificationSpec, NoduleSpec
 
@@ -177,6 +200,8 @@ def test_nodules_and_medial_full_ring(shared_tmp):
     tm = load_artery_mesh(spec, MPI.COMM_WORLD, cache_dir=shared_tmp)
     exact = CrossSection(spec).region_volumes()
     measured = region_volumes(tm)
+    _record_worst(verification, "artery with nodules, full medial ring: region volumes",
+                  measured, exact)
     for name, v in exact.items():
         assert measured[name] == pytest.approx(v, rel=0.01), name
     assert tm.meta["min_sicn"] > SICN_FLOOR

@@ -48,7 +48,9 @@ def _write_field(path: Path) -> None:
         out.write_function(vm, 0.0)
 
 
-def test_report_of_a_synthetic_study(tmp_path, capsys):
+def test_report_of_a_synthetic_study(tmp_path, capsys, monkeypatch):
+    # no tests/verification.json fallback (`make test` writes one): "not available" is tested
+    monkeypatch.setattr("postprocess.verification._REPO", tmp_path)
     root = tmp_path / "synthetic"
     rid = S.case_id(RENDERED)
     S.write_results_folder(root, fields={rid: "fields/state.xdmf"})
