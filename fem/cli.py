@@ -69,5 +69,44 @@ def run(args: argparse.Namespace) -> int:
         for key, value in result.items():
             if not isinstance(value, list):
                 print(f"  {key:<{width}}  {value}")
+        if args.kind == "puncture":
+            for line in puncture_summary(result, resolved):
+                print(line)
         print(f"wrote {out / (args.kind + '.json')}")
     return 1 if result.get("status") == "failed" else 0
+
+
+def _yes_no(flag: bool | None, missing: list[str]) -> str:
+    if flag is None:
+        return f"unknown (no F* for {', '.join(missing)})" if missing else "unknown"
+    return "yes" if flag else "no"
+
+
+def _fmt(x: float | None, spec: str = ".3g") -> str:
+    return "unknown" if x is None else format(x, spec)
+
+
+def puncture_summary(result: dict, params: dict) -> list[str]:
+    """Plain-language lines on balloon rupture and device feasibility of a puncture result."""
+    rup = params.get("rupture", {})
+    gauge = params.get("needle", {}).get("gauge", 18)
+    limit = params.get("reentry_device", {}).get("force_limit_N")
+    # failed, stopped at the travel limit or not solved: F* unknown
+    missing = [e for e in ("outer_wall", "flap") if result.get(f"{e}_status") != "punctured"]
+    lines = [
+        f"balloon film: {result['balloon_rupture_mode']} "
+        f"(K {result['balloon_stress_intensity_MPa_sqrt_m']:.3g} vs K_c "
+        f"{rup.get('film_toughness_MPa_sqrt_m', 4.0):.3g} MPa*sqrt(m); pinhole up to "
+        f"{result['balloon_pinhole_limit_atm']:.3g} atm"
+        + ("" if result["balloon_folias_valid"] else "; Folias factor extrapolated")
+        + f"), puncture force {_fmt(result['balloon_puncture_force_N'])} N",
+        f"{gauge} G needle: Euler load {result['needle_euler_load_N']:.3g} N, required "
+        f"{_fmt(result['needle_required_N'])} N"
+        + (f" ({result['needle_limiting_event']})" if result["needle_limiting_event"] else "")
+        + f" -> feasible: {_yes_no(result['feasible_needle'], missing)}",
+        f"re-entry device ({_fmt(limit)} N) through the flap: "
+        f"{_yes_no(result['feasible_reentry_device'], [e for e in missing if e == 'flap'])}"
+        "; flap punctured by: "
+        f"{result['flap_punctured_by'] or 'unknown'}",
+    ]
+    return lines

@@ -17,17 +17,45 @@ on the needle path that the balloon kind left in ``workdir`` (:mod:`fem.prestres
 rim is driven to the layer's in-plane stretch); ``prestress_source`` says which start was used.
 An event that fails is recorded in its status and failure fields; the case
 fails (``status = "failed"``) only when every event failed.
+
+After the events, the balloon film and the devices (:func:`rupture_columns`; closed forms of
+:mod:`fem.rupture` and :mod:`fem.feasibility`, from ``params["rupture"]``,
+``params["balloon"]["film_thickness_mm"]``, ``params["needle"]`` (``free_length_mm``,
+``end_condition``, ``modulus_MPa``), ``params["reentry_device"]["force_limit_N"]`` and the
+event forces):
+
+* ``balloon_rupture_mode`` (``"pinhole"`` / ``"tear"``), ``balloon_pinhole_limit_atm``,
+  ``balloon_stress_intensity_MPa_sqrt_m``, ``balloon_hoop_stress_MPa``, ``balloon_folias_lambda``,
+  ``balloon_folias_valid``, ``balloon_puncture_force_N``, ``balloon_puncture_displacement_mm``,
+  ``balloon_film_stretch_ratio``. The film radius is ``rupture.balloon_diameter_mm / 2``
+  (the 5.0 mm balloon's nominal 2.5 mm by default; the balloon kind's own diameter is not read,
+  since kinds do not see each other's results).
+* ``needle_euler_load_N``, ``needle_required_N`` (largest known force of outer wall, balloon
+  film and flap), ``needle_limiting_event``, ``feasible_needle`` (the case's needle, any gauge:
+  True / False / None when a needed force is unknown and the known ones are below the limit),
+  ``feasible_needle_18G`` (the same value, present only when the gauge is 18: the column the
+  maps read; for other gauges pass ``puncture:feasible_needle`` to the maps),
+  ``reentry_device_limit_N``, ``feasible_reentry_device`` (the flap's F* against the device's
+  limit; None when the flap failed or was not solved) and ``flap_punctured_by``
+  (``"needle"``, ``"reentry_device"``, ``"needle+reentry_device"``, ``"neither"``, or None when
+  unknown).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studies.kinds import register_kind
 from studies.schema import SCHEMA, Field
 
-__all__ = ["case_from_params", "run_puncture"]
+if TYPE_CHECKING:
+    from fem.feasibility import NeedleColumn, ReentryDevice
+    from fem.rupture import FilmRupture
+    from meshes.spec import BalloonSpec
+
+__all__ = ["case_from_params", "rupture_columns", "rupture_inputs", "run_puncture"]
 
 SCHEMA.add_section("base.needle", [
     Field("tip", str, default="lancet", choices=("lancet", "conical", "spherical", "flat"),
@@ -36,6 +64,27 @@ SCHEMA.add_section("base.needle", [
           doc="Bevel angle (lancet) or cone half-angle (conical)"),
     Field("tip_radius_mm", float, default=0.1, low=0.0, high=0.5, unit="mm",
           doc="Apex rounding of a conical or lancet tip"),
+    Field("free_length_mm", float, default=70.0, low=0.0, low_open=True, high=500.0,
+          unit="mm", doc="Unsupported needle length for Euler buckling [est: a 7 cm needle]"),
+    Field("end_condition", str, default="pinned-pinned",
+          choices=("fixed-free", "pinned-pinned", "fixed-pinned", "fixed-fixed"),
+          doc="Needle end conditions for buckling (K = 2.0, 1.0, 0.699, 0.5) [est]"),
+    Field("modulus_MPa", float, default=193000.0, low=1.0e3, high=1.0e6, unit="MPa",
+          doc="Needle Young's modulus (304 stainless steel, 193 GPa)"),
+])
+SCHEMA.add_section("base.rupture", [
+    Field("film_toughness_MPa_sqrt_m", float, default=4.0, low=0.0, low_open=True, high=50.0,
+          unit="MPa*sqrt(m)", doc="Balloon film toughness K_c (sweep 2-6) [est]"),
+    Field("film_modulus_MPa", float, default=1500.0, low=10.0, high=1.0e5, unit="MPa",
+          doc="Balloon film Young's modulus for G = K_c^2/E (nylon-12 ~1.2-1.6 GPa) [est]"),
+    Field("balloon_diameter_mm", float, default=5.0, low=2.0, high=12.0, unit="mm",
+          doc="Balloon diameter at the puncture for the tear check (nominal 5.0 mm)"),
+    Field("support_radius_mm", float, default=0.0, low=0.0, high=50.0, unit="mm",
+          doc="Radius where the film's dimple ends; 0 = the balloon radius [est]"),
+])
+SCHEMA.add_section("base.reentry_device", [
+    Field("force_limit_N", float, default=1.5, low=0.0, low_open=True, high=100.0, unit="N",
+          doc="Force a from-inside re-entry device can push its needle with (sweep 0.5-5) [est]"),
 ])
 SCHEMA.add_section("base.calcium", [
     Field("modulus_MPa", float, default=1.0e3, low=1.0, high=1.0e5, unit="MPa",
@@ -121,12 +170,14 @@ def run_puncture(params: dict, comm, workdir: Path) -> dict:
             prestretch_outer_wall=min(max(state.in_plane_stretch("outer_wall"), 0.7), 2.0),
             prestretch_flap=min(max(state.in_plane_stretch("flap"), 0.7), 2.0))
         source = "balloon"
+    rupture_columns(params, {})  # bad rupture/feasibility inputs fail before the solve
     fields = Path(workdir) / "fields"
     if comm.rank == 0:
         fields.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     record = solve_puncture(case, comm, fields)
     out: dict = {"prestress_source": source}
+    forces = {}
     for event, rec in record["events"].items():
         out[f"{event}_prestretch"] = float(rec.get("prestretch", 1.0))
         out[f"{event}_status"] = rec["status"]
@@ -142,9 +193,87 @@ def run_puncture(params: dict, comm, workdir: Path) -> dict:
         curve = rec.get("curve", [])
         out[f"{event}_force_curve_d_mm"] = [float(d) for d, _ in curve]
         out[f"{event}_force_curve_F_N"] = [float(f) for _, f in curve]
+        # "no_puncture" (travel limit) and "failed" events stay unknown
+        if rec["status"] == "punctured":
+            forces[event] = out[f"{event}_puncture_force_N"]
+    out.update(rupture_columns(params, forces))
     if all(rec["status"] == "failed" for rec in record["events"].values()):
         out["status"] = "failed"
         out["reason"] = "; ".join(f"{e}: {r['failure']}" for e, r in record["events"].items())
+    return out
+
+
+def rupture_inputs(params: dict) -> tuple[float, float, BalloonSpec, FilmRupture, NeedleColumn,
+                                          ReentryDevice]:
+    """``(pressure_atm, needle_radius_mm, balloon, film, needle, device)`` of a ``base`` table.
+
+    The inputs of :func:`fem.rupture.balloon_rupture` and
+    :func:`fem.feasibility.assess_feasibility`.
+    """
+    from fem.feasibility import NeedleColumn, ReentryDevice
+    from fem.rupture import FilmRupture
+    from meshes.spec import BalloonSpec
+
+    needle_p = params.get("needle", {})
+    rup = params.get("rupture", {})
+    gauge = int(needle_p.get("gauge", 18))
+    needle = NeedleColumn.from_gauge(
+        gauge, free_length_mm=float(needle_p.get("free_length_mm", 70.0)),
+        end_condition=needle_p.get("end_condition", "pinned-pinned"),
+        modulus_MPa=float(needle_p.get("modulus_MPa", 193000.0)))
+    balloon = BalloonSpec(
+        diameter_mm=float(rup.get("balloon_diameter_mm", 5.0)),
+        film_thickness_mm=float(params.get("balloon", {}).get("film_thickness_mm", 0.025)))
+    support = float(rup.get("support_radius_mm", 0.0))
+    film = FilmRupture(
+        toughness_MPa_sqrt_m=float(rup.get("film_toughness_MPa_sqrt_m", 4.0)),
+        modulus_MPa=float(rup.get("film_modulus_MPa", 1500.0)),
+        # the needle cuts the film as it cuts the tissue: one crack width for both
+        crack_width_factor=float(params.get("puncture", {}).get("crack_width_factor", 1.0)),
+        support_radius_mm=support if support > 0.0 else None)
+    device = ReentryDevice(
+        force_limit_N=float(params.get("reentry_device", {}).get("force_limit_N", 1.5)))
+    pressure = float(params.get("balloon", {}).get("pressure_atm", 6.0))
+    return pressure, 0.5 * needle.outer_diameter_mm, balloon, film, needle, device
+
+
+def rupture_columns(params: dict, forces: dict) -> dict:
+    """Rupture-mode and feasibility columns of a case (module docstring).
+
+    Args:
+        params: the resolved ``base`` table.
+        forces: puncture force (N) of each punctured event (``"outer_wall"``, ``"flap"``);
+            a missing, None or NaN entry is unknown. The balloon film's force is computed here.
+    """
+    from fem.feasibility import assess_feasibility
+    from fem.rupture import balloon_rupture
+
+    pressure, radius, balloon, film, needle, device = rupture_inputs(params)
+    rup = balloon_rupture(pressure, radius, balloon, film)
+    feas = assess_feasibility({"outer_wall": forces.get("outer_wall"),
+                               "balloon_film": rup["film_puncture_force_N"],
+                               "flap": forces.get("flap")}, needle, device)
+    by = feas["flap_punctured_by"]
+    out = {
+        "balloon_rupture_mode": rup["mode"],
+        "balloon_pinhole_limit_atm": rup["pinhole_limit_pressure_atm"],
+        "balloon_stress_intensity_MPa_sqrt_m": rup["K_MPa_sqrt_m"],
+        "balloon_hoop_stress_MPa": rup["sigma_MPa"],
+        "balloon_folias_lambda": rup["lambda"],
+        "balloon_folias_valid": rup["folias_valid"],
+        "balloon_puncture_force_N": rup["film_puncture_force_N"],
+        "balloon_puncture_displacement_mm": rup["film_puncture_displacement_mm"],
+        "balloon_film_stretch_ratio": rup["film_stretch_ratio"],
+        "needle_euler_load_N": feas["euler_load_N"],
+        "needle_required_N": feas["needle_required_N"],
+        "needle_limiting_event": feas["needle_limiting_event"],
+        "feasible_needle": feas["feasible_needle"],
+        "reentry_device_limit_N": feas["device_force_limit_N"],
+        "feasible_reentry_device": feas["feasible_reentry_device"],
+        "flap_punctured_by": None if by is None else ("+".join(by) or "neither"),
+    }
+    if int(params.get("needle", {}).get("gauge", 18)) == 18:
+        out["feasible_needle_18G"] = feas["feasible_needle"]
     return out
 
 
