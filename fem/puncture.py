@@ -19,8 +19,19 @@ Events (the needle path, DOMAIN.md section 1)
   where it is until the balloon pressure ``p`` is reached, then gives way at ``p``.
 * ``"flap"``: the intimal flap, intima over its calcium sheet (intimal calcification), needle
   from the channel side after passing the balloon. The balloon pressure acts on the flap's
-  channel face as a follower pressure (ramped before the needle moves: the pre-stressed state);
-  the true-lumen face is free.
+  channel face and the true-lumen contents push back with the same pressure; on a nearly
+  incompressible flap the two cancel (a hydrostatic shift), so the disc's far face is free and
+  the balloon acts through the pre-stretch it leaves in the flap.
+
+Pre-stressed start (the balloon problem's state)
+------------------------------------------------
+``prestretch_outer_wall`` / ``prestretch_flap`` are the in-plane stretches of the layers where
+the needle crosses them, measured on the balloon problem's solution by
+:func:`fem.prestress.path_state` (the study kind hands them over when a case solves
+``["balloon", "puncture"]``). Before the needle moves, the disc's rim is ramped to
+``u_r = (lambda - 1) R`` (a submodel driven on its boundary by the global solution, reduced to
+what an axisymmetric disc can carry: an equi-biaxial stretch); the needle then starts where it
+meets the pre-stressed surface.
 
 Puncture criterion (energetic, mesh-objective)
 ----------------------------------------------
@@ -50,19 +61,34 @@ What the model predicts for monotone trends
 * Balloon pressure on the outer wall: the balloon backing carries up to ``p`` under the wall,
   so a higher pressure supports the wall better, the force curve is steeper and the outer-wall
   F* rises (and d* falls); ``p -> 0`` is a free inner face, ``p -> inf`` a rigid backing.
+* Sharper tip (lancet cone 30 deg vs a hemisphere of the needle radius): the same work to
+  puncture with the load concentrated: F* falls.
+* Pre-stretch from the balloon: membrane tension stiffens the layer, thinning softens it; on the
+  free-backed flap tension wins (a flap that the needle only bends becomes punctured).
 
-Asserted in ``tests/test_puncture.py``: the pressure and gauge trends and mesh objectivity
-(F* changes 0.2 % between levels 1 and 2) on the outer wall with a hemispherical tip.
+Asserted in ``tests/test_puncture.py``: the pressure and gauge trends with hemispherical and
+lancet tips, lancet below hemisphere, calcium thickness and modulus trends on the flap, mesh
+objectivity of the default case (F* 0.507 / 0.509 / 0.51 N on levels 0 / 1 / 2), the pre-stretch
+imposed and solved.
+
+Contact enforcement
+-------------------
+The default is penalty continuation (:class:`fem.contact.ContactSettings`, ``penalty_growth``):
+the Uzawa updates of the augmented Lagrangian stalled Newton under sharp tips and next to
+calcium (measured); growing the penalty from the converged state until the penetration at the
+contact Gauss points is within 2 um (or 1 % of the advance) converged there.
 
 Known limits (state of this module)
 -----------------------------------
-* Sharp tips (cone 45 deg, tip radius 0.1 mm) on the balloon-backed outer wall, the flap event
-  (pressure ramp converges, then Newton stalls ~0.05 mm after contact) and a wall with a calcium
-  layer stop with a recorded Newton failure before the energy threshold is reached, so the
-  calcium-thickness/-modulus trends are not yet asserted.
-* With the default fracture energies and crack width one OD the threshold (0.18 N mm for the
-  18 G outer wall) needs needle travel of about the wall thickness; the trend tests use a crack
-  width of OD/4.
+* A blunt (hemispherical) tip on a flap whose calcium sheet has only a thin (0.1 mm) soft
+  intimal cover (PACSS 2-4 defaults) stops with a recorded Newton failure: the cover is
+  squeezed between the tip and the calcium. The lancet tip punctures these flaps.
+* A 15 deg cone failed at one of three mesh levels (a nearly singular tangent under the tip).
+* A flap with a free back face can bend a long way before it is punctured: without the
+  balloon's pre-stretch the default travel limit (``max_depth_factor`` wall thicknesses) ends
+  such cases as ``no_puncture``.
+* No 3-D comparison of the reduced model, no friction along the shaft (the force is the
+  puncture force, not the insertion force past it).
 
 Units: mm, N, MPa; pressures typed by people in atm.
 """
@@ -374,7 +400,8 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
 
     Keys: ``event``, ``status`` (``"punctured"``, ``"no_puncture"`` or ``"failed"``),
     ``puncture_force_N``, ``puncture_displacement_mm``, ``threshold_Nmm``, ``layers``,
-    ``curve`` (list of ``[d_mm, F_N]``), ``work_curve``, ``pressure_ramp`` (flap), ``steps``,
+    ``curve`` (list of ``[d_mm, F_N]``), ``work_curve``, ``prestretch`` and ``prestretch_ramp``,
+    ``steps``,
     ``newton_iterations``, ``al_iterations``, ``failure``, mesh data, and
     ``contact_pressure_file`` when ``outdir`` is given.
     """

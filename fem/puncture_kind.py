@@ -60,9 +60,9 @@ __all__ = ["case_from_params", "rupture_columns", "rupture_inputs", "run_punctur
 SCHEMA.add_section("base.needle", [
     Field("tip", str, default="lancet", choices=("lancet", "conical", "spherical", "flat"),
           doc="Needle tip (a lancet is a cone of its bevel angle in the axisymmetric model)"),
-    Field("tip_angle_deg", float, default=45.0, low=5.0, high=89.0, unit="deg",
+    Field("tip_angle_deg", float, default=30.0, low=5.0, high=89.0, unit="deg",
           doc="Bevel angle (lancet) or cone half-angle (conical)"),
-    Field("tip_radius_mm", float, default=0.1, low=0.0, high=0.5, unit="mm",
+    Field("tip_radius_mm", float, default=0.05, low=0.0, high=0.5, unit="mm",
           doc="Apex rounding of a conical or lancet tip"),
     Field("free_length_mm", float, default=70.0, low=0.0, low_open=True, high=500.0,
           unit="mm", doc="Unsupported needle length for Euler buckling [est: a 7 cm needle]"),
@@ -134,8 +134,8 @@ def case_from_params(params: dict):
     return PunctureCase(
         gauge=int(needle.get("gauge", 18)),
         tip=needle.get("tip", "lancet"),
-        tip_angle_deg=float(needle.get("tip_angle_deg", 45.0)),
-        tip_radius_mm=float(needle.get("tip_radius_mm", 0.1)),
+        tip_angle_deg=float(needle.get("tip_angle_deg", 30.0)),
+        tip_radius_mm=float(needle.get("tip_radius_mm", 0.05)),
         grade=params.get("calcification", {}).get("grade", "pacss-3"),
         calcium_thickness_mm=float(thickness) if thickness else None,
         calcium_modulus_MPa=float(calcium.get("modulus_MPa", 1.0e3)),
