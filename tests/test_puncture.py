@@ -117,22 +117,40 @@ def test_outer_wall_puncture_trends(shared_tmp):
 
 
 @pytest.mark.mpi
-def test_puncture_force_is_mesh_objective(verification):
+@pytest.mark.parametrize("event", ["outer_wall", "flap"])
+def test_puncture_force_is_mesh_objective(event, verification):
     """The default puncture case (18 G lancet: cone 30 deg, tip radius 50 um; PACSS 3; 6 atm;
-    default fracture energies and crack width), outer wall, on mesh levels 0, 1, 2: the two
-    finest agree within 5 % (measured 0.507, 0.509, 0.51 N; ``python -m
-    hpc.benchmarks.puncture_mesh_levels`` prints the values)."""
+    default fracture energies and crack width) on mesh levels 0, 1, 2: the two finest agree
+    within 5 % (measured outer wall 0.507, 0.509, 0.511 N; calcified flap 2.27, 2.30, 2.25 N;
+    ``python -m hpc.benchmarks.puncture_mesh_levels`` prints the values)."""
     forces = []
     for level in (0, 1, 2):
-        case = PunctureCase(events=("outer_wall",), mesh_level=level)
-        rec = solve_event(case, "outer_wall", MPI.COMM_WORLD)
+        case = PunctureCase(events=(event,), mesh_level=level)
+        rec = solve_event(case, event, MPI.COMM_WORLD)
         assert rec["status"] == "punctured", rec["failure"]
         forces.append(rec["puncture_force_N"])
     change = abs(forces[2] - forces[1]) / forces[2]
-    verification.record(solver="fem.puncture", name="default case F*: levels 1 -> 2",
+    verification.record(solver="fem.puncture", name=f"default case F* ({event}): levels 1 -> 2",
                         reference="mesh convergence (3 levels)", expected=forces[2],
                         computed=forces[1], error=change, tolerance=0.05)
     assert change < 0.05, forces
+
+
+def test_thin_cover_on_calcium_is_cut_first():
+    """The 0.1 mm intima over the flap's calcium (PACSS 2-4) is left out of the disc but kept
+    in the threshold; a thicker cover stays."""
+    case = PunctureCase(grade="pacss-3")
+    assert [t for t, _ in case.layers("flap")] == ["intima", "calcium"]
+    assert [t for t, _ in case.mechanical_layers("flap")] == ["calcium"]
+    assert PunctureCase(grade="pacss-1").mechanical_layers("flap") == \
+        PunctureCase(grade="pacss-1").layers("flap")
+    assert PunctureCase(grade="pacss-3", thin_cover_mm=0.0).mechanical_layers("flap") == \
+        case.layers("flap")
+    rec = solve_event(PunctureCase(events=("flap",), mesh_level=0), "flap", MPI.COMM_WORLD)
+    assert rec["cut_cover"] == [["intima", pytest.approx(0.1)]]
+    fe = FractureEnergies()
+    assert rec["threshold_Nmm"] == pytest.approx(
+        1.27 * (0.1 * fe.intima_N_per_mm + 0.5 * fe.calcium_N_per_mm))
 
 
 def _event(event: str, **kw) -> dict:
