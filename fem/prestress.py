@@ -59,6 +59,8 @@ class PathState:
         axial_stretch: axial stretch of the section (plane strain).
         outer_wall_hoop_stretch, flap_hoop_stretch: mean hoop stretch through the layers.
         outer_wall_thickness_stretch, flap_thickness_stretch: deformed / reference thickness.
+        channel_diameter_mm: equivalent diameter of the deformed channel (the confined
+            balloon's diameter), NaN when not known.
     """
 
     pressure_atm: float
@@ -67,6 +69,7 @@ class PathState:
     outer_wall_thickness_stretch: float
     flap_hoop_stretch: float
     flap_thickness_stretch: float
+    channel_diameter_mm: float = math.nan
 
     def in_plane_stretch(self, event: str) -> float:
         """Equi-biaxial stretch for the axisymmetric disc: ``sqrt(lambda_t lambda_z)``."""
@@ -156,7 +159,9 @@ def path_state(balloon, pressure_atm: float | None = None) -> PathState:
     return PathState(pressure_atm=float(pressure_atm),
                      axial_stretch=float(balloon.problem.axial_stretch),
                      outer_wall_hoop_stretch=ow[0], outer_wall_thickness_stretch=ow[1],
-                     flap_hoop_stretch=fl[0], flap_thickness_stretch=fl[1])
+                     flap_hoop_stretch=fl[0], flap_thickness_stretch=fl[1],
+                     channel_diameter_mm=2.0 * math.sqrt(
+                         max(balloon.enclosed_area_mm2("channel_surface"), 0.0) / math.pi))
 
 
 def write_path_state(state: PathState, path: str | os.PathLike) -> None:

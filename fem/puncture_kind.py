@@ -27,9 +27,9 @@ event forces):
 * ``balloon_rupture_mode`` (``"pinhole"`` / ``"tear"``), ``balloon_pinhole_limit_atm``,
   ``balloon_stress_intensity_MPa_sqrt_m``, ``balloon_hoop_stress_MPa``, ``balloon_folias_lambda``,
   ``balloon_folias_valid``, ``balloon_puncture_force_N``, ``balloon_puncture_displacement_mm``,
-  ``balloon_film_stretch_ratio``. The film radius is ``rupture.balloon_diameter_mm / 2``
-  (the 5.0 mm balloon's nominal 2.5 mm by default; the balloon kind's own diameter is not read,
-  since kinds do not see each other's results).
+  ``balloon_film_stretch_ratio``. The film radius is half the channel diameter the balloon
+  reached when the case solved the balloon problem first (its path state), else
+  ``rupture.balloon_diameter_mm / 2`` (the 5.0 mm balloon's nominal 2.5 mm by default).
 * ``needle_euler_load_N``, ``needle_required_N`` (largest known force of outer wall, balloon
   film and flap), ``needle_limiting_event``, ``feasible_needle`` (the case's needle, any gauge:
   True / False / None when a needed force is unknown and the known ones are below the limit),
@@ -78,7 +78,8 @@ SCHEMA.add_section("base.rupture", [
     Field("film_modulus_MPa", float, default=1500.0, low=10.0, high=1.0e5, unit="MPa",
           doc="Balloon film Young's modulus for G = K_c^2/E (nylon-12 ~1.2-1.6 GPa) [est]"),
     Field("balloon_diameter_mm", float, default=5.0, low=2.0, high=12.0, unit="mm",
-          doc="Balloon diameter at the puncture for the tear check (nominal 5.0 mm)"),
+          doc="Balloon diameter at the puncture for the tear check (nominal 5.0 mm); "
+              "replaced by the diameter reached when the case solved the balloon first"),
     Field("support_radius_mm", float, default=0.0, low=0.0, high=50.0, unit="mm",
           doc="Radius where the film's dimple ends; 0 = the balloon radius [est]"),
 ])
@@ -170,6 +171,10 @@ def run_puncture(params: dict, comm, workdir: Path) -> dict:
             prestretch_outer_wall=min(max(state.in_plane_stretch("outer_wall"), 0.7), 2.0),
             prestretch_flap=min(max(state.in_plane_stretch("flap"), 0.7), 2.0))
         source = "balloon"
+        if math.isfinite(state.channel_diameter_mm):
+            # The film's hoop stress of the Folias check: at the diameter the balloon reached.
+            params = {**params, "rupture": {**params.get("rupture", {}),
+                                            "balloon_diameter_mm": state.channel_diameter_mm}}
     rupture_columns(params, {})  # bad rupture/feasibility inputs fail before the solve
     fields = Path(workdir) / "fields"
     if comm.rank == 0:

@@ -34,12 +34,16 @@ A18 = 1.270 / 2  # 18 G outer radius, mm
 
 # ------------------------------------------------------------------------------ Euler buckling
 @pytest.mark.mpi
-def test_euler_load_of_18G_needle():
+def test_euler_load_of_18G_needle(verification):
     # 18 G: OD 1.270, ID 0.838 mm; 304 steel E = 193 GPa; L = 70 mm pinned-pinned (K = 1)
     od, idia, e_mod, length = 1.270, 0.838, 193_000.0, 70.0
     inertia = math.pi * (od**4 - idia**4) / 64.0  # 0.103491 mm^4
     expected = math.pi**2 * e_mod * inertia / length**2
     needle = NeedleColumn.from_gauge(18)
+    verification.record(solver="fem.feasibility", name="Euler load of an 18 G needle",
+                        reference="pi^2 E I / (K L)^2 (DOMAIN.md sec. 7)", expected=expected,
+                        computed=needle.euler_load_N,
+                        error=needle.euler_load_N / expected - 1.0, tolerance=1e-12)
     assert needle.second_moment_mm4 == pytest.approx(0.103491, rel=1e-5)
     assert needle.euler_load_N == pytest.approx(expected, rel=1e-12)
     assert needle.euler_load_N == pytest.approx(40.23, rel=1e-3)
@@ -104,7 +108,7 @@ def test_folias_factor_limits_and_validity():
 
 
 @pytest.mark.mpi
-def test_stress_intensity_hand_case():
+def test_stress_intensity_hand_case(verification):
     # 5.0 mm balloon (r = 2.5 mm), 25 um film, 6 atm, 18 G (a = 0.635 mm), K_c = 4 MPa*sqrt(m)
     p, r, t, a = 6 * 0.101325, 2.5, 0.025, 0.635
     sigma = p * r / t  # 60.795 MPa
@@ -112,6 +116,10 @@ def test_stress_intensity_hand_case():
     m = math.sqrt(1 + 1.255 * lam**2 - 0.0135 * lam**4)  # 2.9214
     k = m * sigma * math.sqrt(math.pi * a) / math.sqrt(1000.0)  # MPa*sqrt(m)
     res = balloon_rupture(6.0, a)
+    verification.record(solver="fem.rupture", name="Folias K of a needle hole (6 atm, 25 um)",
+                        reference="hand computation (DOMAIN.md sec. 6)", expected=k,
+                        computed=res["K_MPa_sqrt_m"], error=res["K_MPa_sqrt_m"] / k - 1.0,
+                        tolerance=1e-12)
     assert res["sigma_MPa"] == pytest.approx(60.795, rel=1e-12)
     assert res["lambda"] == pytest.approx(2.54, rel=1e-12)
     assert res["M"] == pytest.approx(m, rel=1e-12) and m == pytest.approx(2.9214, rel=1e-4)
@@ -172,12 +180,15 @@ def _fd_membrane_force(tension: float, depth: float, a: float, big_r: float, n: 
 
 
 @pytest.mark.mpi
-def test_film_force_law_matches_numerical_membrane():
+def test_film_force_law_matches_numerical_membrane(verification):
     res = balloon_rupture(6.0, A18)
     tension, big_r = res["film_tension_N_per_mm"], res["support_radius_mm"]
     assert tension == pytest.approx(6 * ATM_MPA * 2.5 / math.sqrt(2.0), rel=1e-12)
     law = 2 * math.pi * tension / math.log(big_r / A18)  # N/mm
     k_num = _fd_membrane_force(tension, 0.1, A18, big_r, 400) / 0.1
+    verification.record(solver="fem.rupture", name="film puncture: membrane stiffness",
+                        reference="finite-difference pre-tensioned membrane", expected=k_num,
+                        computed=law, error=law / k_num - 1.0, tolerance=1e-2)
     assert k_num == pytest.approx(law, rel=1e-2)
     # the work threshold crossed on the numerical force curve gives the same F*, d*
     depths = np.linspace(0.0, 1.0, 201)
