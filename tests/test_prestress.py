@@ -54,7 +54,7 @@ def test_path_state_of_a_homogeneous_deformation(comm, shared_tmp, verification)
 def test_path_state_round_trip(tmp_path):
     s = PathState(pressure_atm=6.0, axial_stretch=1.29, outer_wall_hoop_stretch=1.1,
                   outer_wall_thickness_stretch=0.8, flap_hoop_stretch=0.93,
-                  flap_thickness_stretch=0.9)
+                  flap_thickness_stretch=0.9, channel_diameter_mm=4.9)
     write_path_state(s, tmp_path / "s.json")
     assert read_path_state(tmp_path / "s.json") == s
     assert not list(tmp_path.glob("*.tmp"))
