@@ -527,10 +527,31 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
     else:
         record.update(status="failed", failure=result.failure)
     if outdir is not None:
-        path = pathlib.Path(outdir) / f"contact_pressure_{event}.bp"
-        problem.write_contact_pressure(path, time_value=problem.needle_displacement_mm)
+        path = pathlib.Path(outdir) / f"contact_pressure_{event}.xdmf"
+        _write_contact_state(problem, path)
         record["contact_pressure_file"] = str(path)
     return record
+
+
+def _write_contact_state(problem, path: pathlib.Path) -> None:
+    """Contact pressure (MPa) and displacement (mm) at the last converged needle position, as
+    XDMF with both interpolated to P1 (readable by ParaView and by :mod:`postprocess.render`,
+    whose VTK has no ADIOS2 reader)."""
+    import dolfinx.fem
+    import dolfinx.io
+
+    mesh = problem.mesh
+    p1 = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", 1)),
+                              name="contact_pressure_MPa")
+    p1.interpolate(problem.contact_pressure_function())
+    u1 = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (2,))),
+                              name="displacement_mm")
+    u1.interpolate(problem.displacement)
+    t = float(problem.needle_displacement_mm)
+    with dolfinx.io.XDMFFile(mesh.comm, str(path), "w") as xdmf:
+        xdmf.write_mesh(mesh)
+        xdmf.write_function(p1, t)
+        xdmf.write_function(u1, t)
 
 
 def _axis_top_displacement(problem, comm) -> float:
