@@ -105,7 +105,7 @@ SCHEMA.add_section("base.puncture", [
     Field("prestress", str, default="balloon", choices=("balloon", "none"),
           doc="Start from the balloon problem's state on the needle path when the case "
               "solved it first (solve = [\"balloon\", \"puncture\"]), or stress-free"),
-    Field("max_depth_factor", float, default=3.0, low=0.2, high=20.0,
+    Field("max_depth_factor", float, default=5.0, low=0.2, high=20.0,
           doc="Give up after this many wall thicknesses of needle travel"),
     Field("crack_width_factor", float, default=1.0, low=0.0, low_open=True, high=10.0,
           doc="Crack width in needle outer diameters"),
@@ -145,7 +145,7 @@ def case_from_params(params: dict):
         events=tuple(punct.get("events", ("outer_wall", "flap"))),
         disc_radius_factor=float(punct.get("disc_radius_factor", 4.0)),
         edge=punct.get("edge", "clamped"),
-        max_depth_factor=float(punct.get("max_depth_factor", 3.0)),
+        max_depth_factor=float(punct.get("max_depth_factor", 5.0)),
         mesh_level=int(params.get("mesh", {}).get("level", 1)),
         criterion=PunctureCriterion(fracture=fe,
                                     crack_width_factor=float(punct.get("crack_width_factor",
