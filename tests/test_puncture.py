@@ -280,3 +280,18 @@ def test_kind_starts_from_the_balloon_state(tmp_path, monkeypatch):
     run_puncture({"puncture": {"events": ["outer_wall"], "prestress": "none"}},
                  MPI.COMM_SELF, tmp_path)
     assert seen[-1].prestretch_outer_wall == 1.0
+
+
+@pytest.mark.mpi
+def test_ranks_agree_on_the_puncture_force(verification):
+    """The default case's outer-wall and flap F* on all ranks equal a serial solve on each rank
+    (solver tolerance; the disc is distributed differently, the answer must not be)."""
+    for event in ("outer_wall", "flap"):
+        case = PunctureCase(events=(event,), mesh_level=0)
+        world = solve_event(case, event, MPI.COMM_WORLD)["puncture_force_N"]
+        alone = solve_event(case, event, MPI.COMM_SELF)["puncture_force_N"]
+        if MPI.COMM_WORLD.size > 1:
+            verification.record(solver="fem.puncture", name=f"F* ({event}): ranks vs serial",
+                                reference="serial solve", expected=alone, computed=world,
+                                error=world / alone - 1.0, tolerance=1e-5)
+        assert world == pytest.approx(alone, rel=1e-5)
