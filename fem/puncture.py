@@ -535,24 +535,52 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
 
 
 def _write_contact_state(problem, path: pathlib.Path) -> None:
-    """Contact pressure (MPa) and displacement (mm) at the last converged needle position, as
-    XDMF with both interpolated to P1 (readable by ParaView and by :mod:`postprocess.render`,
-    whose VTK has no ADIOS2 reader)."""
+    """Contact pressure (MPa) and displacement (mm) at the last converged needle position, on
+    the deformed mesh, as XDMF with both interpolated to P1 (readable by ParaView and by
+    :mod:`postprocess.render`, whose VTK has no ADIOS2 reader)."""
     import dolfinx.fem
+    import dolfinx.fem.petsc
     import dolfinx.io
+    import numpy as np
+    import ufl
+    from petsc4py import PETSc
 
     mesh = problem.mesh
-    p1 = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", 1)),
-                              name="contact_pressure_MPa")
-    p1.interpolate(problem.contact_pressure_function())
+    V1 = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    p1 = dolfinx.fem.Function(V1, name="contact_pressure_MPa")
+    # The penalty acts at the contact Gauss points, where the nodes may sit just outside the
+    # needle (zero nodal pressure): lumped L2 projection of the Gauss-point pressure onto the
+    # surface nodes instead, p_i = int P phi_i ds / int phi_i ds.
+    v = ufl.TestFunction(V1)
+    dsc = problem.ds_contact(problem.boundaries[problem.contact_boundary])
+    num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(problem.contact_pressure * v * dsc))
+    den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(v * dsc))
+    for vec in (num, den):
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    n = V1.dofmap.index_map.size_local
+    d = den.array_r[:n]
+    p1.x.array[:n] = np.where(d > 0.0, num.array_r[:n] / np.where(d > 0.0, d, 1.0), 0.0)
+    p1.x.scatter_forward()
+    num.destroy()
+    den.destroy()
     u1 = dolfinx.fem.Function(dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (2,))),
                               name="displacement_mm")
     u1.interpolate(problem.displacement)
     t = float(problem.needle_displacement_mm)
-    with dolfinx.io.XDMFFile(mesh.comm, str(path), "w") as xdmf:
-        xdmf.write_mesh(mesh)
-        xdmf.write_function(p1, t)
-        xdmf.write_function(u1, t)
+    # Written on the deformed geometry (the dimple under the tip at F*): move the P1 geometry
+    # nodes by u (cell by cell, geometry and P1 dofs correspond), write, move them back.
+    x = mesh.geometry.x
+    x0 = x.copy()
+    gdofs = mesh.geometry.dofmap
+    udofs = u1.function_space.dofmap.list
+    x[gdofs.ravel(), :2] = x0[gdofs.ravel(), :2] + u1.x.array.reshape(-1, 2)[udofs.ravel()]
+    try:
+        with dolfinx.io.XDMFFile(mesh.comm, str(path), "w") as xdmf:
+            xdmf.write_mesh(mesh)
+            xdmf.write_function(p1, t)
+            xdmf.write_function(u1, t)
+    finally:
+        x[:] = x0
 
 
 def _axis_top_displacement(problem, comm) -> float:
