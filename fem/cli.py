@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         k.add_argument("--level", type=int, help="mesh level (0 = default sizes)")
         k.add_argument("--out", type=pathlib.Path, default=pathlib.Path(f"results/solve-{kind}"),
                        help="output folder")
+        if kind == "puncture":
+            k.add_argument("--balloon-state", type=pathlib.Path,
+                           help="balloon_path_state.json written by `nre solve balloon` (or a "
+                           "study case): start from the balloon's state on the needle path")
         k.set_defaults(handler=run)
 
 
@@ -59,8 +63,15 @@ def run(args: argparse.Namespace) -> int:
 
     comm = MPI.COMM_WORLD
     out = args.out
+    state = getattr(args, "balloon_state", None)
+    if state is not None and not state.is_file():
+        raise ValueError(f"--balloon-state = {str(state)!r} is not a file")
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        if state is not None:
+            from fem.prestress import PATH_STATE_FILE, read_path_state, write_path_state
+
+            write_path_state(read_path_state(state), out / PATH_STATE_FILE)
     comm.barrier()
     result = get_kind(args.kind).run(resolved, comm, out)
     if comm.rank == 0:
