@@ -295,3 +295,32 @@ def test_ranks_agree_on_the_puncture_force(verification):
                                 reference="serial solve", expected=alone, computed=world,
                                 error=world / alone - 1.0, tolerance=1e-5)
         assert world == pytest.approx(alone, rel=1e-5)
+
+
+def test_cli_puncture_from_a_balloon_state(tmp_path, monkeypatch, capsys):
+    """``nre solve puncture --balloon-state FILE`` starts the events from that state."""
+    import fem.puncture
+    from fem.prestress import PathState, write_path_state
+    from studies.cli import main
+
+    seen = []
+
+    def fake(case, comm, outdir):
+        seen.append(case)
+        ev = {"status": "punctured", "puncture_force_N": 0.3, "puncture_displacement_mm": 0.4,
+              "threshold_Nmm": 0.1, "cells": 10, "curve": [[0.0, 0.0]],
+              "prestretch": case.prestretch_outer_wall}
+        return {"events": {"outer_wall": ev, "flap": {**ev, "prestretch": case.prestretch_flap}}}
+
+    monkeypatch.setattr(fem.puncture, "solve_puncture", fake)
+    state = tmp_path / "state.json"
+    write_path_state(PathState(pressure_atm=6.0, axial_stretch=1.0, outer_wall_hoop_stretch=1.21,
+                               outer_wall_thickness_stretch=0.8, flap_hoop_stretch=1.44,
+                               flap_thickness_stretch=0.7, channel_diameter_mm=4.8), state)
+    assert main(["solve", "puncture", "--balloon-state", str(state), "--out",
+                 str(tmp_path / "out")]) == 0
+    assert seen[-1].prestretch_outer_wall == pytest.approx(1.1)
+    assert seen[-1].prestretch_flap == pytest.approx(1.2)
+    assert "prestress_source" in capsys.readouterr().out
+    assert main(["solve", "puncture", "--balloon-state", str(tmp_path / "nope.json")]) == 2
+    assert "--balloon-state" in capsys.readouterr().err
