@@ -1,15 +1,26 @@
-"""Frictionless contact of a finite-strain axisymmetric solid against a rigid needle.
+"""Frictionless contact of a finite-strain solid against a rigid needle: 3-D and axisymmetric.
 
-Kinematics (axisymmetric, (x, y) = (r, z))
-------------------------------------------
-The mesh lies in the (r, z) half-plane; the needle axis is ``r = 0``. With ``u = (u_r, u_z)``
+Two models share one contact machinery (:class:`NeedleContactProblem`):
 
-    F = [[1 + du_r/dr, du_r/dz, 0], [du_z/dr, 1 + du_z/dz, 0], [0, 0, 1 + u_r / r]],
+* **3-D** (:class:`NeedleContactProblem`): a tetrahedral mesh, ``F = I + grad u``, the needle's
+  exact 3-D signed distance (:meth:`fem.needle.Needle.distance`, the true lancet bevel included),
+  every integral with weight 1. A symmetric sector of the body (a quarter disc for a revolved
+  tip, a half disc for a lancet bevel) carries ``symmetry_copies`` > 1: the needle force, the
+  contact area and the energy are those of the whole body.
+* **Axisymmetric** (:class:`AxisymmetricNeedleProblem`, the reduced model of the puncture
+  studies): the mesh lies in the (r, z) half-plane, the needle axis is ``r = 0``. With
+  ``u = (u_r, u_z)``
 
-and every integral carries the weight ``2 pi r`` of the reference configuration. The material
-models, the mixed u-p (Taylor-Hood) formulation, the per-region pressures and the Newton/SNES
-machinery are those of :class:`fem.hyperelastic.HyperelasticProblem` (subclassed here: only the
-deformation gradient and the measure change).
+      F = [[1 + du_r/dr, du_r/dz, 0], [du_z/dr, 1 + du_z/dz, 0], [0, 0, 1 + u_r / r]],
+
+  every integral carries the weight ``2 pi r`` of the reference configuration, and a lancet is
+  replaced by a cone of its bevel angle (:meth:`fem.needle.Needle.axisymmetric`). The subclass
+  overrides only these geometry hooks; ``tests/test_contact_3d.py`` checks it against the 3-D
+  model.
+
+The material models, the mixed u-p (Taylor-Hood) formulation, the per-region pressures and the
+Newton/SNES machinery are those of :class:`fem.hyperelastic.HyperelasticProblem` (subclassed
+here: the deformation gradient and the measure change, the contact terms are added).
 
 Contact: penalty plus augmented Lagrangian (Uzawa)
 ---------------------------------------------------
@@ -42,8 +53,10 @@ The contact surface integral uses an explicit quadrature degree
 Jacobian are derived: with UFL's automatic estimate the Jacobian's kink term was integrated less
 accurately than the residual and Newton fell back to linear convergence (measured by the team).
 
-Needle force: ``F = dPi/dd = -int P dS/dz dA`` (N), the exact work conjugate of ``d``, so the
-needle work ``W = int F dd`` is consistent with the stored energy.
+Needle force: the apex moves as ``apex(d) = entry + d a`` along the unit axis ``a``, so
+``dg/dd = -grad S . a`` and ``F = dPi/dd = int P grad S . a dA`` (N), the exact work conjugate
+of ``d`` (the needle work ``W = int F dd`` is consistent with the stored energy); in the
+axisymmetric frame ``a = -e_z`` and ``F = -int P dS/dz 2 pi r dA``.
 
 Balloon backing (optional ``support_boundaries``): a pressure-limited frictionless support,
 nominal traction ``q = p_support tanh(k <w>_+ / p_support)`` (stiffness ``k`` at first, saturating
@@ -186,7 +199,7 @@ class InsertionStep:
 
 @dataclass(slots=True)
 class InsertionResult:
-    """Record of :meth:`AxisymmetricNeedleProblem.insert` (``to_dict`` goes to JSON).
+    """Record of :meth:`NeedleContactProblem.insert` (``to_dict`` goes to JSON).
 
     ``curve`` holds the converged ``(displacement_mm, force_N)`` pairs, starting at the state
     the insertion started from. ``stopped_by`` is ``"target"``, ``"criterion"`` (the callback
@@ -205,24 +218,33 @@ class InsertionResult:
         return asdict(self)
 
 
-class AxisymmetricNeedleProblem(HyperelasticProblem):
-    """Axisymmetric finite-strain solid indented by a rigid needle on its axis.
+class NeedleContactProblem(HyperelasticProblem):
+    """3-D finite-strain solid indented by a rigid needle (the shared contact machinery).
+
+    The geometry hooks (``_check_mesh``, ``_contact_needle``, ``_measure_weight``,
+    ``_distance``, ``_force_integrand``, ``_as_3d``, ``_deformation_gradient``) are what
+    :class:`AxisymmetricNeedleProblem` overrides; enforcement, stepping (:meth:`insert`,
+    :meth:`solve_contact`), penalty continuation and Uzawa are shared.
 
     Args:
         mesh, cell_tags, facet_tags, regions, boundaries, materials, pressure_boundaries,
             displacement_bcs, options, name: as :class:`fem.hyperelastic.HyperelasticProblem`
-            (2-D mesh in the (r, z) half-plane, r >= 0). ``pressure_boundaries`` carry a
-            follower pressure (set with :meth:`ramp`), here weighted by ``2 pi r``.
-        needle: the rigid needle; its axis is the mesh's r = 0 line, moving towards -z, its
-            apex at ``z = entry_point_mm[1] - d``.
+            (3-D mesh, mm). ``pressure_boundaries`` carry a follower pressure (set with
+            :meth:`ramp`).
+        needle: the rigid needle, with its own axis and entry point in the mesh's frame (for
+            the layered disc of :func:`meshes.disc.load_layered_disc_3d`: axis ``(0, 0, -1)``,
+            apex at the top face centre, the origin).
         contact_boundary: boundary name of the surface the needle may touch.
         contact: enforcement and stepping settings.
         support_boundaries: boundaries backed by the pressure-limited support (balloon).
         support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
-        prestretch_boundary: boundary (the disc's outer edge) whose radial displacement
-            follows the in-plane pre-stretch ``lambda``: ``u_r = (lambda - 1) r``, set by
-            :meth:`prestretch` (the state a global solution hands to this local model). Give
-            no other ``u_r`` condition on it.
+        prestretch_boundary: boundary (the disc's outer edge) whose in-plane displacement
+            follows the in-plane pre-stretch ``lambda``: ``u_i = (lambda - 1) x_i`` for the
+            coordinates normal to the needle (x, y), set by :meth:`prestretch`. Give no other
+            in-plane condition on it.
+        symmetry_copies: the mesh is ``1 / symmetry_copies`` of the body (4: a quarter disc
+            with symmetry conditions on its two cut planes; 2: a half disc), in 1..64: the needle
+            force, the contact area and the energy are reported for the whole body.
     """
 
     def __init__(
@@ -243,15 +265,17 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         prestretch_boundary: str | None = None,
         displacement_bcs: Sequence[DisplacementBC] = (),
         options: SolverOptions | None = None,
+        symmetry_copies: int = 1,
         name: str = "needle",
     ) -> None:
-        if mesh.geometry.dim != 2:
-            raise ValueError(f"mesh geometric dimension = {mesh.geometry.dim} must be 2 (r, z)")
+        self._check_mesh(mesh)
         for b in (contact_boundary, *support_boundaries):
             if b not in boundaries:
                 raise ValueError(f"boundary = {b!r} is not in boundaries {sorted(boundaries)}")
         check_range("support_pressure_MPa", support_pressure_MPa, 0.0, 1e3, unit="MPa")
-        self.needle = needle.axisymmetric()
+        check_range("symmetry_copies", symmetry_copies, 1, 64)
+        self.symmetry_copies = int(symmetry_copies)
+        self.needle = self._contact_needle(needle)
         self.contact = contact if contact is not None else ContactSettings()
         self.contact_boundary = contact_boundary
         self.support_boundaries = tuple(support_boundaries)
@@ -270,23 +294,54 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         )
         self._build_contact_dofs()
 
+    # ------------------------------------------------------------------ geometry hooks
+    def _check_mesh(self, mesh: dolfinx.mesh.Mesh) -> None:
+        if mesh.geometry.dim != 3:
+            raise ValueError(f"mesh geometric dimension = {mesh.geometry.dim} must be 3 "
+                             "(AxisymmetricNeedleProblem takes the 2-D (r, z) mesh)")
+
+    def _contact_needle(self, needle: Needle) -> Needle:
+        """The needle the contact sees (3-D: the needle itself, lancet bevel included)."""
+        return needle
+
+    def _measure_weight(self, X):
+        """Weight of every integral over the reference mesh (3-D: 1)."""
+        return 1.0
+
+    def _distance(self, x, d, ops):
+        """Signed distance (UFL) of the needle advanced by ``d`` at the points ``x``."""
+        return self.needle.distance(x, d, ops)
+
+    def _force_integrand(self, pressure, dS):
+        """``P grad S . a``: the needle force density (``dS`` = grad of the distance)."""
+        a = ufl.as_vector(list(self.needle.axis))
+        return pressure * ufl.dot(dS, a)
+
+    def _as_3d(self, v):
+        """A vector of the mesh's frame as a 3-vector (3-D: itself)."""
+        return v
+
     # ------------------------------------------------------------------ setup
     def _build_bcs(self, displacement_bcs, rigid_motion) -> None:
         super()._build_bcs(displacement_bcs, rigid_motion)
-        self._rim_g = None
+        self._rim_g = []
         if self.prestretch_boundary is not None:
-            sub, Vc = self._component_space(0)
-            self._rim_g = dolfinx.fem.Function(Vc)
-            dofs = dolfinx.fem.locate_dofs_topological(
-                (sub, Vc), self.mesh.topology.dim - 1, self._facets(self.prestretch_boundary))
-            self.bcs.append(dolfinx.fem.dirichletbc(self._rim_g, dofs, sub))
+            # In-plane components: all but the last coordinate (the needle's direction).
+            for i in range(self.gdim - 1):
+                sub, Vc = self._component_space(i)
+                g = dolfinx.fem.Function(Vc)
+                dofs = dolfinx.fem.locate_dofs_topological(
+                    (sub, Vc), self.mesh.topology.dim - 1,
+                    self._facets(self.prestretch_boundary))
+                self.bcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
+                self._rim_g.append(g)
 
     def _set_load(self, pressure_MPa: float, axial_stretch: float) -> None:
         # The base class's "axial stretch" load parameter is the in-plane pre-stretch here
-        # (the axisymmetric F has no plane-strain axial stretch): it drives the rim.
+        # (the needle model has no plane-strain axial stretch): it drives the rim.
         self._p_load.value = pressure_MPa
-        if self._rim_g is not None:
-            self._rim_g.interpolate(lambda x: (axial_stretch - 1.0) * x[0])
+        for i, g in enumerate(self._rim_g):
+            g.interpolate(lambda x, i=i: (axial_stretch - 1.0) * x[i])
 
     @property
     def in_plane_prestretch(self) -> float:
@@ -296,21 +351,14 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
     def prestretch(self, stretch: float):
         """Ramp the rim to the in-plane pre-stretch ``stretch`` (adaptive steps, as a pressure
         ramp; returns the :class:`fem.hyperelastic.RampResult`)."""
-        if self._rim_g is None:
+        if not self._rim_g:
             raise ValueError("prestretch needs prestretch_boundary")
         check_range("stretch", stretch, 0.5, 3.0)
         return self.ramp(axial_stretch=stretch)
 
-    def _deformation_gradient(self, u):
-        g = ufl.grad(u)
-        r = ufl.SpatialCoordinate(self.mesh)[0]
-        return ufl.as_matrix(
-            [[1.0 + g[0, 0], g[0, 1], 0.0], [g[1, 0], 1.0 + g[1, 1], 0.0],
-             [0.0, 0.0, 1.0 + u[0] / r]]
-        )
-
     def _contact_scales(self) -> tuple[float, float]:
-        """``(E_eff, h)``: modulus of the stiffest region at the contact surface, facet size."""
+        """``(E_eff, h)``: modulus of the stiffest region at the contact surface, and the
+        shortest edge of the contact-surface facets."""
         tdim = self.mesh.topology.dim
         facets = self._facets(self.contact_boundary)
         self.mesh.topology.create_connectivity(tdim - 1, tdim)
@@ -326,7 +374,11 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         if len(facets):
             x = self.mesh.geometry.x
             geom = dolfinx.mesh.entities_to_geometry(self.mesh, tdim - 1, facets)
-            lengths = np.linalg.norm(x[geom[:, 0]] - x[geom[:, 1]], axis=1)
+            # Simplex facets: the first tdim geometry nodes are the vertices; every pair is an
+            # edge (one pair for the interval facets of a 2-D mesh).
+            pairs = [(i, j) for i in range(tdim) for j in range(i + 1, tdim)]
+            lengths = np.concatenate([np.linalg.norm(x[geom[:, i]] - x[geom[:, j]], axis=1)
+                                      for i, j in pairs])
             h_local = float(lengths.min())
         h = self.comm.allreduce(h_local, op=MPI.MIN)
         return 3.0 * mu, h
@@ -342,7 +394,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         self.ds_contact = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
                                       metadata={"quadrature_degree": qc})
         X = ufl.SpatialCoordinate(self.mesh)
-        weight = 2.0 * math.pi * X[0]
+        weight = self._measure_weight(X)
         u, F = self.kinematics()
 
         self.E_eff_MPa, self.h_contact_mm = self._contact_scales()
@@ -359,7 +411,7 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         )
         x = X + u
         ops = ufl_ops()
-        gap = self.needle.axisymmetric_distance(x, self._d, ops)
+        gap = self._distance(x, self._d, ops)
         lam, eps = self.multiplier, self._eps
         self.gap = gap
         # C1 ramp: P(x) = x^2/(2 delta) on [0, delta], x - delta/2 above (Newton does not cycle
@@ -373,10 +425,11 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
                                                 xp - 0.5 * delta)
         dsc = self.ds_contact(self.boundaries[self.contact_boundary])
         energy = energy + (phi - 0.5 * lam**2) / eps * weight * dsc
-        # Needle force: -int P dS/dz, with dS/dz from the same distance as a UFL variable.
+        # Needle force: P grad S . a, with grad S from the same distance as a UFL variable.
         xv = ufl.variable(x)
-        dS = ufl.diff(self.needle.axisymmetric_distance(xv, self._d, ops), xv)
-        self._force_form = dolfinx.fem.form(-self.contact_pressure * dS[1] * weight * dsc)
+        dS = ufl.diff(self._distance(xv, self._d, ops), xv)
+        self._force_form = dolfinx.fem.form(
+            self._force_integrand(self.contact_pressure, dS) * weight * dsc)
         self._area_form = dolfinx.fem.form(
             ufl.conditional(ufl.gt(self.contact_pressure, 0.0), 1.0, 0.0) * weight * dsc)
 
@@ -402,9 +455,8 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         residual = ufl.derivative(energy, self.w, w_test)
         v = ufl.split(w_test)[0] if self.options.formulation == "mixed" else w_test
         if self.pressure_boundaries:
-            N = ufl.FacetNormal(self.mesh)
-            N3 = ufl.as_vector([N[0], N[1], 0.0])
-            v3 = ufl.as_vector([v[0], v[1], 0.0])
+            N3 = self._as_3d(ufl.FacetNormal(self.mesh))
+            v3 = self._as_3d(v)
             J = ufl.det(F)
             traction_work = self._p_load * J * ufl.dot(ufl.inv(F).T * N3, v3) * weight
             residual = residual + sum(
@@ -426,12 +478,12 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         self._gap_fn = dolfinx.fem.Function(self.L)
         # Penetration is measured where each method imposes contact: Uzawa's multipliers live
         # at the surface nodes; the penalty acts at the Gauss points of the contact integral
-        # (there, the node on the axis, whose 2 pi r weight is zero and which no penalty can
-        # push out of a sharp tip, is not a measuring point).
+        # (there, a node on the axis, which no penalty can push out of a sharp tip, and whose
+        # 2 pi r weight is zero in the axisymmetric model, is not a measuring point).
         tdim = self.mesh.topology.dim
         self.mesh.topology.create_connectivity(tdim, tdim - 1)
-        qpts, _ = basix.make_quadrature(basix.CellType.interval,
-                                        self.contact.quadrature_degree)
+        facet_cell = basix.cell.sub_entity_type(self.mesh.basix_cell(), tdim - 1, 0)
+        qpts, _ = basix.make_quadrature(facet_cell, self.contact.quadrature_degree)
         self._gap_qp_expr = dolfinx.fem.Expression(self.gap, qpts)
         self._contact_facet_entities = dolfinx.fem.compute_integration_domains(
             dolfinx.fem.IntegralType.exterior_facet, self.mesh.topology,
@@ -460,12 +512,13 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM))
 
     def needle_force(self) -> float:
-        """Force (N) the needle exerts along its insertion direction in the current state."""
-        return self._sum(self._force_form)
+        """Force (N) the needle exerts along its insertion direction in the current state
+        (on the whole body: ``symmetry_copies`` times the mesh's share)."""
+        return self._sum(self._force_form) * self.symmetry_copies
 
     def contact_area(self) -> float:
-        """Reference area (mm^2) where the contact pressure is positive."""
-        return self._sum(self._area_form)
+        """Reference area (mm^2) where the contact pressure is positive (whole body)."""
+        return self._sum(self._area_form) * self.symmetry_copies
 
     def penetration(self) -> float:
         """Largest penetration ``max(-g, 0)`` (mm): over the contact-surface nodes with
@@ -486,13 +539,15 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         return f
 
     def energy(self) -> float:
-        """Total potential of the conservative terms (strain, contact, support), N mm."""
-        return self._sum(self._energy_form)
+        """Total potential of the conservative terms (strain, contact, support), N mm, of
+        the whole body."""
+        return self._sum(self._energy_form) * self.symmetry_copies
 
     # ------------------------------------------------------------------ solving
     def _residual_floor(self) -> float:
         """Residual (N) below which a stalled Newton solve is accepted (``stall_rtol``)."""
-        return self.contact.stall_rtol * max(abs(self._last_force),
+        # The residual is the mesh's own: compare it with the mesh's share of the force.
+        return self.contact.stall_rtol * max(abs(self._last_force) / self.symmetry_copies,
                                              self.E_eff_MPa * self.h_contact_mm**2)
 
     def _uzawa_update(self) -> None:
@@ -647,3 +702,85 @@ class AxisymmetricNeedleProblem(HyperelasticProblem):
         with dolfinx.io.VTXWriter(self.comm, str(path).replace(".bp", "") + "_u.bp", [u],
                                   engine="BP4") as vtx:
             vtx.write(time_value)
+
+
+class AxisymmetricNeedleProblem(NeedleContactProblem):
+    """Axisymmetric finite-strain solid indented by a rigid needle on its axis.
+
+    The reduced model of :class:`NeedleContactProblem`: only the geometry hooks differ (2-D
+    mesh, ``2 pi r`` weight, axisymmetric ``F``, the needle's axisymmetric distance with a
+    lancet as its equivalent cone, the force along ``-z``).
+
+    Args:
+        mesh, cell_tags, facet_tags, regions, boundaries, materials, pressure_boundaries,
+            displacement_bcs, options, name: as :class:`fem.hyperelastic.HyperelasticProblem`
+            (2-D mesh in the (r, z) half-plane, r >= 0). ``pressure_boundaries`` carry a
+            follower pressure (set with :meth:`ramp`), here weighted by ``2 pi r``.
+        needle: the rigid needle; its axis is the mesh's r = 0 line, moving towards -z, its
+            apex at ``z = entry_point_mm[1] - d``.
+        contact_boundary: boundary name of the surface the needle may touch.
+        contact: enforcement and stepping settings.
+        support_boundaries: boundaries backed by the pressure-limited support (balloon).
+        support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
+        prestretch_boundary: boundary (the disc's outer edge) whose radial displacement
+            follows the in-plane pre-stretch ``lambda``: ``u_r = (lambda - 1) r``, set by
+            :meth:`prestretch` (the state a global solution hands to this local model). Give
+            no other ``u_r`` condition on it.
+    """
+
+    def __init__(
+        self,
+        mesh: dolfinx.mesh.Mesh,
+        cell_tags: dolfinx.mesh.MeshTags,
+        facet_tags: dolfinx.mesh.MeshTags,
+        *,
+        regions: Mapping[str, int],
+        boundaries: Mapping[str, int],
+        materials: Mapping[str, Material],
+        needle: Needle,
+        contact_boundary: str,
+        contact: ContactSettings | None = None,
+        pressure_boundaries: Sequence[str] = (),
+        support_boundaries: Sequence[str] = (),
+        support_pressure_MPa: float = 0.0,
+        prestretch_boundary: str | None = None,
+        displacement_bcs: Sequence[DisplacementBC] = (),
+        options: SolverOptions | None = None,
+        name: str = "needle",
+    ) -> None:
+        super().__init__(
+            mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
+            materials=materials, needle=needle, contact_boundary=contact_boundary,
+            contact=contact, pressure_boundaries=pressure_boundaries,
+            support_boundaries=support_boundaries, support_pressure_MPa=support_pressure_MPa,
+            prestretch_boundary=prestretch_boundary, displacement_bcs=displacement_bcs,
+            options=options, symmetry_copies=1, name=name,
+        )
+
+    def _check_mesh(self, mesh: dolfinx.mesh.Mesh) -> None:
+        if mesh.geometry.dim != 2:
+            raise ValueError(f"mesh geometric dimension = {mesh.geometry.dim} must be 2 (r, z)")
+
+    def _contact_needle(self, needle: Needle) -> Needle:
+        return needle.axisymmetric()
+
+    def _measure_weight(self, X):
+        return 2.0 * math.pi * X[0]
+
+    def _distance(self, x, d, ops):
+        return self.needle.axisymmetric_distance(x, d, ops)
+
+    def _force_integrand(self, pressure, dS):
+        # The apex moves along -z: grad S . a = -dS/dz.
+        return -pressure * dS[1]
+
+    def _as_3d(self, v):
+        return ufl.as_vector([v[0], v[1], 0.0])
+
+    def _deformation_gradient(self, u):
+        g = ufl.grad(u)
+        r = ufl.SpatialCoordinate(self.mesh)[0]
+        return ufl.as_matrix(
+            [[1.0 + g[0, 0], g[0, 1], 0.0], [g[1, 0], 1.0 + g[1, 1], 0.0],
+             [0.0, 0.0, 1.0 + u[0] / r]]
+        )

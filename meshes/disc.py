@@ -11,16 +11,36 @@ Tags: layer ``i`` (0-based, from the top) is region ``i + 1``; boundaries ``cont
 
 Like :mod:`meshes.build`, all Gmsh calls are in :func:`build_layered_disc` (rank 0);
 :func:`load_layered_disc` turns the model into a distributed DOLFINx mesh.
+
+3-D disc (the check of the axisymmetric model)
+----------------------------------------------
+:func:`build_layered_disc_3d` / :func:`load_layered_disc_3d` make the same disc in 3-D (Gmsh
+OpenCASCADE, tetrahedra): the cylinder ``x^2 + y^2 <= radius_mm^2``,
+``-sum(thicknesses) <= z <= 0``, the needle axis along ``-z`` through the origin (the top face
+centre). ``sector`` is ``"quarter"`` (``x, y >= 0``; enough for a revolved tip, with
+``u_x = 0`` on ``symmetry_x`` (x = 0) and ``u_y = 0`` on ``symmetry_y`` (y = 0)), ``"half"``
+(``y >= 0``; one symmetry plane ``symmetry_y``: a lancet bevel in the x-z plane) or ``"full"``.
+The element size follows the same Threshold of the distance from the top centre as in 2-D.
+Tags: regions as in 2-D; boundaries ``contact_surface`` (z = 0), ``far_surface`` (bottom),
+``outer_edge`` (the cylinder), ``symmetry_x``, ``symmetry_y`` (where the sector has them).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from meshes.validate import check_range
 
 DISC_BOUNDARY_TAGS = {"contact_surface": 101, "far_surface": 102, "axis": 103, "outer_edge": 104}
+#: Boundary tags of the 3-D disc (the 2-D ones, no axis, and the symmetry planes).
+DISC3D_BOUNDARY_TAGS = {"contact_surface": 101, "far_surface": 102, "outer_edge": 104,
+                        "symmetry_x": 105, "symmetry_y": 106}
+#: 3-D disc sectors: the opening angle and the symmetry planes each has.
+DISC3D_SECTORS = {"quarter": (0.5 * math.pi, ("symmetry_x", "symmetry_y")),
+                  "half": (math.pi, ("symmetry_y",)),
+                  "full": (2.0 * math.pi, ())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +170,110 @@ def load_layered_disc(spec: LayeredDiscSpec, comm) -> DiscMesh:
     msh.topology.create_connectivity(1, 2)
     return DiscMesh(msh, data.cell_tags, data.facet_tags, spec.regions, dict(DISC_BOUNDARY_TAGS),
                     spec)
+
+
+def _check_sector(sector: str) -> None:
+    if sector not in DISC3D_SECTORS:
+        raise ValueError(f"sector = {sector!r} must be one of {tuple(DISC3D_SECTORS)}")
+
+
+def disc3d_boundaries(sector: str) -> dict[str, int]:
+    """Boundary name -> tag of the 3-D disc ``sector`` (only the planes it has)."""
+    _check_sector(sector)
+    planes = DISC3D_SECTORS[sector][1]
+    return {k: v for k, v in DISC3D_BOUNDARY_TAGS.items()
+            if not k.startswith("symmetry") or k in planes}
+
+
+def build_layered_disc_3d(spec: LayeredDiscSpec, sector: str = "quarter") -> None:
+    """Fill the current Gmsh model with the meshed 3-D disc ``sector`` (call on one rank)."""
+    import gmsh
+
+    _check_sector(sector)
+    angle, planes = DISC3D_SECTORS[sector]
+    gmsh.model.add("layered_disc_3d")
+    occ = gmsh.model.occ
+    R = spec.radius_mm
+    zs = [0.0]
+    for _, t in spec.layers:
+        zs.append(zs[-1] - t)
+    # One cylinder sector per layer; fragmenting makes the layer interfaces conforming.
+    vols = [occ.addCylinder(0.0, 0.0, zs[i + 1], 0.0, 0.0, zs[i] - zs[i + 1], R, angle=angle)
+            for i in range(len(spec.layers))]
+    occ.fragment([(3, v) for v in vols], [])
+    occ.synchronize()
+    T = spec.thickness_mm
+    tol = 1e-6 * max(R, T)
+    by_layer: dict[int, list[int]] = {i: [] for i in range(len(spec.layers))}
+    for _, v in gmsh.model.getEntities(3):
+        zc = gmsh.model.occ.getCenterOfMass(3, v)[2]
+        i = next(k for k in range(len(spec.layers)) if zs[k + 1] - tol <= zc <= zs[k] + tol)
+        by_layer[i].append(v)
+    for i, (name, _) in enumerate(spec.layers):
+        gmsh.model.addPhysicalGroup(3, by_layer[i], spec.regions[name], name=name)
+    groups: dict[str, list[int]] = {k: [] for k in disc3d_boundaries(sector)}
+    for _, f in gmsh.model.getEntities(2):
+        x0, y0, z0, x1, y1, z1 = gmsh.model.getBoundingBox(2, f)
+        if abs(z0) < tol and abs(z1) < tol:
+            groups["contact_surface"].append(f)
+        elif abs(z0 + T) < tol and abs(z1 + T) < tol:
+            groups["far_surface"].append(f)
+        elif abs(x0) < tol and abs(x1) < tol and "symmetry_x" in planes:
+            groups["symmetry_x"].append(f)
+        elif abs(y0) < tol and abs(y1) < tol and "symmetry_y" in planes:
+            groups["symmetry_y"].append(f)
+        elif z1 - z0 > tol and max(x1 - x0, y1 - y0) > tol:
+            # not planar at constant z, x or y: the cylinder (interfaces are at constant z)
+            groups["outer_edge"].append(f)
+    for name, faces in groups.items():
+        if not faces:
+            raise RuntimeError(f"3-D disc: no surface found for boundary {name!r}")
+        gmsh.model.addPhysicalGroup(2, faces, DISC3D_BOUNDARY_TAGS[name], name=name)
+    field = gmsh.model.mesh.field
+    # The distance from the top centre, where the needle axis meets the top face (in 2-D a
+    # Distance field from that point; here the point need not be a model vertex).
+    dist = field.add("MathEval")
+    field.setString(dist, "F", "Sqrt(x*x + y*y + z*z)")
+    thr = field.add("Threshold")
+    field.setNumber(thr, "InField", dist)
+    field.setNumber(thr, "SizeMin", spec.fine_size_mm)
+    field.setNumber(thr, "SizeMax", spec.coarse_size_mm)
+    field.setNumber(thr, "DistMin", spec.fine_radius_mm)
+    field.setNumber(thr, "DistMax", spec.coarse_radius_mm)
+    field.setAsBackgroundMesh(thr)
+    gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    gmsh.option.setNumber("Mesh.Algorithm", 6)
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
+    gmsh.model.mesh.generate(3)
+
+
+def load_layered_disc_3d(spec: LayeredDiscSpec, comm, sector: str = "quarter") -> DiscMesh:
+    """Build the 3-D disc ``sector`` on rank 0 of ``comm`` and distribute it (no cache)."""
+    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
+
+    import dolfinx
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    _check_sector(sector)
+    started = False
+    try:
+        if comm.rank == 0:
+            if not gmsh.isInitialized():
+                gmsh.initialize(interruptible=False)
+                started = True
+            gmsh.option.setNumber("General.Terminal", 0)
+            build_layered_disc_3d(spec, sector)
+        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 3)
+        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
+    finally:
+        if started:
+            gmsh.finalize()
+        elif comm.rank == 0 and gmsh.isInitialized():
+            gmsh.model.remove()
+    msh = data.mesh
+    msh.topology.create_connectivity(2, 3)
+    return DiscMesh(msh, data.cell_tags, data.facet_tags, spec.regions,
+                    disc3d_boundaries(sector), spec)
