@@ -58,6 +58,19 @@ Needle force: the apex moves as ``apex(d) = entry + d a`` along the unit axis ``
 of ``d`` (the needle work ``W = int F dd`` is consistent with the stored energy); in the
 axisymmetric frame ``a = -e_z`` and ``F = -int P dS/dz 2 pi r dA``.
 
+Friction (optional, ``ContactSettings.friction_coefficient`` > 0)
+-----------------------------------------------------------------
+Regularised Coulomb friction between needle and tissue: the slip of a contact point relative to
+the needle in a step, ``s = (u - u_prev) - (d - d_prev) a``, has a tangential part ``s_T``
+(normal ``n = grad S / |grad S|``), and the traction on the tissue is
+``t = -mu P s_T / sqrt(|s_T|^2 + e^2)`` (``e = friction_slip_mm``: full slip once the step's
+slip passes ``e``, a stiff elastic stick below it). It is not conservative: it enters the
+residual as a force (its Jacobian from UFL, non-symmetric, MUMPS), the needle force gains
+``-t . a`` and each step dissipates ``int (-t) . s_T dA`` (``InsertionResult.dissipation``,
+cumulative). The work of the needle is then ``W = Delta Pi + D``, checked in the tests. Along
+the shaft, friction is what an insertion force past the puncture is made of; before puncture it
+acts on the tip's flanks.
+
 Balloon backing (optional ``support_boundaries``): a pressure-limited frictionless support,
 nominal traction ``q = p_support tanh(k <w>_+ / p_support)`` (stiffness ``k`` at first, saturating
 smoothly at ``p_support``) opposing the normal displacement ``w = u . N``
@@ -101,6 +114,10 @@ class ContactSettings:
             tolerance is met or ``max_penalty_factor`` is passed (a recorded failure). The
             penalty reached is kept for the following steps (it only grows).
         max_penalty_factor: largest ``c`` penalty continuation may reach.
+        friction_coefficient: Coulomb coefficient ``mu`` between the needle and the tissue,
+            in [0, 2]; 0 (default) is frictionless (see "Friction" in the module docstring).
+        friction_slip_mm: regularisation of the stick-slip switch (mm of tangential slip per
+            needle step over which the friction traction reaches ``mu P``), > 0.
         stall_rtol: a Newton solve that stops on its line search or iteration limit is
             accepted (``CONVERGED_RESIDUAL_FLOOR``, counted in the record) when its residual
             force is below this fraction of the needle force (or of ``E_eff h^2``): 1e-7 is
@@ -132,6 +149,8 @@ class ContactSettings:
     penalty_growth: float = 1.0
     max_penalty_factor: float = 1.0e6
     stall_rtol: float = 1.0e-7
+    friction_coefficient: float = 0.0
+    friction_slip_mm: float = 1.0e-4
     penetration_tol_mm: float = 1.0e-3
     penetration_rel_tol: float = 0.01
     max_al_iterations: int = 30
@@ -152,6 +171,9 @@ class ContactSettings:
         check_range("max_penalty_factor", self.max_penalty_factor, self.penalty_factor, 1e9,
                     unit="(at least penalty_factor)")
         check_range("stall_rtol", self.stall_rtol, 0.0, 1e-3)
+        check_range("friction_coefficient", self.friction_coefficient, 0.0, 2.0)
+        check_range("friction_slip_mm", self.friction_slip_mm, 0.0, 1.0, low_open=True,
+                    unit="mm")
         check_range("penetration_tol_mm", self.penetration_tol_mm, 0.0, 1.0, low_open=True,
                     unit="mm")
         check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
@@ -195,6 +217,7 @@ class InsertionStep:
     residual_norm: float
     wall_time_s: float
     penalty_factor: float = math.nan
+    dissipation_Nmm: float = 0.0
 
 
 @dataclass(slots=True)
@@ -211,6 +234,7 @@ class InsertionResult:
     reached_displacement_mm: float
     stopped_by: str
     curve: list[tuple[float, float]] = field(default_factory=list)
+    dissipation: list[float] = field(default_factory=list)
     steps: list[InsertionStep] = field(default_factory=list)
     failure: dict | None = None
 
@@ -320,6 +344,10 @@ class NeedleContactProblem(HyperelasticProblem):
     def _as_3d(self, v):
         """A vector of the mesh's frame as a 3-vector (3-D: itself)."""
         return v
+
+    def _axis_vector(self):
+        """The direction the needle advances, in the mesh's frame."""
+        return ufl.as_vector(list(self.needle.axis))
 
     # ------------------------------------------------------------------ setup
     def _build_bcs(self, displacement_bcs, rigid_motion) -> None:
@@ -432,6 +460,25 @@ class NeedleContactProblem(HyperelasticProblem):
             self._force_integrand(self.contact_pressure, dS) * weight * dsc)
         self._area_form = dolfinx.fem.form(
             ufl.conditional(ufl.gt(self.contact_pressure, 0.0), 1.0, 0.0) * weight * dsc)
+        friction_work = None
+        if self.contact.friction_coefficient > 0.0:
+            # Regularised Coulomb friction on the slip of the tissue relative to the needle in
+            # this step, s = (u - u_prev) - (d - d_prev) a, tangential part s_T (normal
+            # n = grad S / |grad S|): traction on the tissue t = -mu P s_T / sqrt(|s_T|^2 + e^2).
+            self._u_prev = dolfinx.fem.Function(self.V, name="u_prev")
+            self._d_prev = dolfinx.fem.Constant(self.mesh, 0.0)
+            a = self._axis_vector()
+            slip = (u - self._u_prev) - (self._d - self._d_prev) * a
+            n = dS / ufl.sqrt(ufl.dot(dS, dS) + 1e-30)
+            s_t = slip - ufl.dot(slip, n) * n
+            reg = ufl.sqrt(ufl.dot(s_t, s_t) + self.contact.friction_slip_mm**2)
+            mu_p = self.contact.friction_coefficient * self.contact_pressure
+            friction_work = mu_p / reg * s_t  # minus the traction on the tissue
+            self._force_form = dolfinx.fem.form(
+                (self._force_integrand(self.contact_pressure, dS)
+                 - ufl.dot(friction_work, a)) * weight * dsc)
+            self._dissipation_form = dolfinx.fem.form(
+                ufl.dot(friction_work, s_t) * weight * dsc)
 
         if self.support_boundaries:
             E_eff_all = 3.0 * max(m.reference_modulus_MPa for m in self.materials.values())
@@ -454,6 +501,8 @@ class NeedleContactProblem(HyperelasticProblem):
         w_test = ufl.TestFunction(self.W)
         residual = ufl.derivative(energy, self.w, w_test)
         v = ufl.split(w_test)[0] if self.options.formulation == "mixed" else w_test
+        if friction_work is not None:
+            residual = residual + ufl.dot(friction_work, v) * weight * dsc
         if self.pressure_boundaries:
             N3 = self._as_3d(ufl.FacetNormal(self.mesh))
             v3 = self._as_3d(v)
@@ -550,6 +599,17 @@ class NeedleContactProblem(HyperelasticProblem):
         return self.contact.stall_rtol * max(abs(self._last_force) / self.symmetry_copies,
                                              self.E_eff_MPa * self.h_contact_mm**2)
 
+    @property
+    def friction(self) -> bool:
+        return self.contact.friction_coefficient > 0.0
+
+    def _set_slip_origin(self, d_mm: float) -> None:
+        """The converged state the next step's slip is measured from (friction only)."""
+        if self.friction:
+            self._u_prev.x.array[:] = self.w.x.array[self._u_to_w]
+            self._u_prev.x.scatter_forward()
+            self._d_prev.value = float(d_mm)
+
     def _uzawa_update(self) -> None:
         new = dolfinx.fem.Function(self.L)
         new.interpolate(self._update_expr)
@@ -626,12 +686,16 @@ class NeedleContactProblem(HyperelasticProblem):
         result = InsertionResult(converged=False, target_displacement_mm=float(target_mm),
                                  reached_displacement_mm=d0, stopped_by="")
         result.curve.append((d0, self.needle_force()))
+        result.dissipation.append(0.0)
+        self.dissipation_curve = result.dissipation
         dd = min(c.initial_step_mm, max_step)
         w_backup = self.w.x.array.copy()
         l_backup = self.multiplier.x.array.copy()
         c_backup = self.penalty_factor
         d = d0
         work = 0.0
+        dissipated = 0.0
+        self._set_slip_origin(d0)
         rate: np.ndarray | None = None
         while d < target_mm - 1e-12:
             if len(result.steps) >= c.max_steps:
@@ -647,6 +711,10 @@ class NeedleContactProblem(HyperelasticProblem):
                 f_prev = result.curve[-1][1]
                 work += 0.5 * (f_prev + rec.force_N) * dd
                 rec.work_Nmm = work
+                if self.friction:
+                    dissipated += self._sum(self._dissipation_form)
+                    self._set_slip_origin(d + dd)
+                rec.dissipation_Nmm = dissipated
                 result.steps.append(rec)
                 rate = (self.w.x.array - w_backup) / dd
                 w_backup[:] = self.w.x.array
@@ -654,6 +722,7 @@ class NeedleContactProblem(HyperelasticProblem):
                 c_backup = self.penalty_factor
                 d += dd
                 result.curve.append((d, rec.force_N))
+                result.dissipation.append(dissipated)
                 if rec.newton_iterations <= c.easy_iterations * (1 + rec.al_iterations):
                     dd *= c.grow_factor
                 if stop is not None and stop(result.curve):
@@ -776,6 +845,9 @@ class AxisymmetricNeedleProblem(NeedleContactProblem):
 
     def _as_3d(self, v):
         return ufl.as_vector([v[0], v[1], 0.0])
+
+    def _axis_vector(self):
+        return ufl.as_vector([0.0, -1.0])
 
     def _deformation_gradient(self, u):
         g = ufl.grad(u)

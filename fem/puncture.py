@@ -396,16 +396,21 @@ def _materials(case: PunctureCase, tissues) -> dict:
     return out
 
 
-def _crossing(curve: list[tuple[float, float]], threshold: float) -> tuple[float, float] | None:
-    """``(d*, F*)`` where the trapezoidal work of ``curve`` first reaches ``threshold``."""
+def _crossing(curve: list[tuple[float, float]], threshold: float,
+              dissipation: list[float] | None = None) -> tuple[float, float] | None:
+    """``(d*, F*)`` where the trapezoidal work of ``curve``, less the energy dissipated by
+    friction (cumulative, at the curve's points; linear in a step), first reaches
+    ``threshold``."""
     work = 0.0
-    for (d0, f0), (d1, f1) in zip(curve[:-1], curve[1:], strict=True):
+    diss = dissipation if dissipation is not None else [0.0] * len(curve)
+    for i, ((d0, f0), (d1, f1)) in enumerate(zip(curve[:-1], curve[1:], strict=True)):
         dd = d1 - d0
-        w_step = 0.5 * (f0 + f1) * dd
+        dD = diss[i + 1] - diss[i]
+        w_step = 0.5 * (f0 + f1) * dd - dD
         if work + w_step >= threshold and dd > 0:
-            # F linear in the step: work(x) = work + f0 x + (f1 - f0) x^2 / (2 dd)
+            # F linear in the step: work(x) = work + f0 x + (f1 - f0) x^2 / (2 dd) - dD x / dd
             need = threshold - work
-            a, b = (f1 - f0) / (2.0 * dd), f0
+            a, b = (f1 - f0) / (2.0 * dd), f0 - dD / dd
             if abs(a) < 1e-300:
                 x = need / b
             else:
@@ -482,7 +487,7 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
         problem.set_needle_displacement(start_d)
 
     def reached(curve):
-        return _crossing(curve, threshold) is not None
+        return _crossing(curve, threshold, problem.dissipation_curve) is not None
 
     target = start_d + case.max_depth_factor * thickness
     w0, lam0, c0 = (problem.w.x.array.copy(), problem.multiplier.x.array.copy(),
@@ -492,7 +497,7 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
     # stiff calcified layer), insert again from the start in steps of a tenth of d*, so that
     # F* does not depend on the step length.
     for _ in range(2):
-        hit = _crossing(result.curve, threshold)
+        hit = _crossing(result.curve, threshold, result.dissipation)
         converged_steps = sum(1 for st in result.steps if st.converged)
         if hit is None or converged_steps >= _MIN_STEPS_TO_PUNCTURE:
             break
@@ -512,13 +517,14 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
     curve = [[float(d), float(f)] for d, f in result.curve]
     record["curve"] = curve
     record["work_curve"] = [[s.displacement_mm, s.work_Nmm] for s in result.steps if s.converged]
+    record["friction_dissipation_curve"] = [float(x) for x in result.dissipation]
     record["steps"] = len(result.steps)
     record["newton_iterations"] = int(sum(s.newton_iterations for s in result.steps))
     record["al_iterations"] = int(sum(s.al_iterations for s in result.steps))
     record["max_penetration_mm"] = float(max((s.penetration_mm for s in result.steps
                                               if s.converged), default=0.0))
     record["start_displacement_mm"] = start_d
-    hit = _crossing(result.curve, threshold)
+    hit = _crossing(result.curve, threshold, result.dissipation)
     if hit is not None:
         record.update(status="punctured", puncture_displacement_mm=hit[0] - start_d,
                       puncture_force_N=hit[1])

@@ -62,6 +62,8 @@ SCHEMA.add_section("base.needle", [
           doc="Needle tip (a lancet is a cone of its bevel angle in the axisymmetric model)"),
     Field("tip_angle_deg", float, default=30.0, low=5.0, high=89.0, unit="deg",
           doc="Bevel angle (lancet) or cone half-angle (conical)"),
+    Field("friction_coefficient", float, default=0.0, low=0.0, high=2.0,
+          doc="Coulomb friction between needle and tissue (0: frictionless)"),
     Field("tip_radius_mm", float, default=0.05, low=0.0, high=0.5, unit="mm",
           doc="Apex rounding of a conical or lancet tip"),
     Field("free_length_mm", float, default=70.0, low=0.0, low_open=True, high=500.0,
@@ -132,7 +134,14 @@ def case_from_params(params: dict):
         for t, d in (("adventitia", 290.0), ("media", 64.0), ("intima", 164.0),
                      ("calcium", 200.0))})
     thickness = calcium.get("thickness_mm", 0.0)
+    mu = float(needle.get("friction_coefficient", 0.0))
+    extra = {}
+    if mu > 0.0:
+        import dataclasses
+
+        extra["contact"] = dataclasses.replace(PunctureCase().contact, friction_coefficient=mu)
     return PunctureCase(
+        **extra,
         gauge=int(needle.get("gauge", 18)),
         tip=needle.get("tip", "lancet"),
         tip_angle_deg=float(needle.get("tip_angle_deg", 30.0)),
