@@ -51,9 +51,10 @@ surface,
 
 with ``G_c,i`` the fracture energy of layer ``i`` (J/m^2 = 1e-3 N/mm), ``t_i`` its thickness and
 ``w`` the crack width (a sharp needle opens a slit about one needle diameter wide: Shergold &
-Fleck 2004, Proc R Soc A 460:3037). The model is frictionless and hyperelastic, so the needle
+Fleck 2004, Proc R Soc A 460:3037). Without friction the model is hyperelastic, so the needle
 work equals the change of the total potential (strain energy + balloon-pressure potential) and
-is all released when the layer parts; this is also how the toughness is measured in needle
+is all released when the layer parts; with friction (``contact.friction_coefficient``) the
+energy it dissipates is subtracted, ``W - D`` pays for the crack; this is also how the toughness is measured in needle
 tests (Azar & Hayward: work to puncture minus work of re-insertion in the cut path, per crack
 area). ``W`` is a global integral of the force curve, so it converges with the mesh (no
 singular tip stress is evaluated); F* and d* are interpolated in the step where ``W`` crosses
@@ -92,8 +93,8 @@ Known limits (state of this module)
   for the 0.6 mm PACSS-0 flap at pre-stretch 1.1-1.4, against a true lumen 5 mm across); the
   travel limit is ``max_depth_factor`` (default 5) wall thicknesses, beyond which a case ends as
   ``no_puncture``. The disc does not model the lumen's far wall.
-* No 3-D comparison of the reduced model, no friction along the shaft (the force is the
-  puncture force, not the insertion force past it).
+* No 3-D comparison of the reduced model yet; the force is the puncture force, not the
+  insertion force past it (no shaft in a cut path is modelled).
 
 Units: mm, N, MPa; pressures typed by people in atm.
 """
