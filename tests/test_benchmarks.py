@@ -183,9 +183,11 @@ def test_suite_tiny_runs_every_benchmark(tmp_path):
     assert cal[0]["calcium_modulus_MPa"] is None and all(r["krylov_iterations"] > 0 for r in cal)
     assert len(res["artery_variants"]) == 4
     case = res["case"]
-    for name in ("cold", "warm"):
+    for name in ("cold", "second", "warm"):
         assert case[name]["wall_s"] > 0 and case[name]["work_s"] > 0
         assert 0.0 <= case[name]["overhead_fraction"] <= 1.0
+    assert case["cold"]["compiled_modules"] > 0  # an empty form cache
+    assert case["warm"]["phases_s"]["disc mesh"] > 0  # the puncture case meshes its disc
     mg = res["mesh_generation"]
     assert mg["build_s"] > 0 and mg["default_mesh_s"] > 0 and mg["hxt_mesh_s"] > 0
     assert mg["default_repeatable"]  # the default 3-D algorithm is deterministic

@@ -260,12 +260,14 @@ def _warm_case(results: dict) -> Verdict:
     measured = (f"{_fmt(100 * frac)} % of {_fmt(warm['wall_s'])} s "
                 f"(start-up {_fmt(warm['startup_s'])} s, other {_fmt(warm['other_s'])} s)")
     ok = frac < 0.10
+    phases = warm.get("phases_s") or {}
+    top = sorted(phases.items(), key=lambda kv: -kv[1])[:4]
     reason = "" if ok else (
-        f"the process start (MPI, Python, importing DOLFINx/PETSc/Gmsh: "
-        f"{_fmt(warm['startup_s'])} s) and work outside the solver calls "
-        f"({_fmt(warm['other_s'])} s: loading compiled forms, function spaces and sparsity, "
-        "stresses, rupture indicators, writing fields) are fixed costs that a short case "
-        "does not amortise")
+        f"outside the solver calls: process start (MPI, Python, imports) "
+        f"{_fmt(warm['startup_s'])} s, in-process {_fmt(warm['other_s'])} s"
+        + (" of which " + ", ".join(f"{k} {_fmt(v)} s" for k, v in top) if top else "")
+        + (f"; {warm['compiled_modules']} form modules compiled in this warm run"
+           if warm.get("compiled_modules") else ""))
     return Verdict(t, "holds" if ok else "misses", measured, frac, limit, reason)
 
 

@@ -25,6 +25,7 @@ Tasks (``args``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -108,10 +109,13 @@ def run_case(comm: MPI.Comm, *, study: str, index: int = 0, kinds: list[str] | N
     before = set(os.listdir(root)) if comm.rank == 0 and root.is_dir() else set()
     clock = EventClock(comm)
     statuses = {}
-    for kind in kinds or list(case.solve):
-        out = get_kind(kind).run(case.params, comm, Path(workdir))
-        statuses[kind] = out.get("status", "done") if isinstance(out, dict) else "?"
+    phases: dict[str, float] = {}
+    with _phase_probe(phases):
+        for kind in kinds or list(case.solve):
+            out = get_kind(kind).run(case.params, comm, Path(workdir))
+            statuses[kind] = out.get("status", "done") if isinstance(out, dict) else "?"
     split = clock.split()
+    phases = {k: comm.allreduce(v, op=MPI.MAX) for k, v in sorted(phases.items())}
     meshing = 0.0
     if comm.rank == 0 and root.is_dir():
         for name in set(os.listdir(root)) - before:
@@ -125,7 +129,58 @@ def run_case(comm: MPI.Comm, *, study: str, index: int = 0, kinds: list[str] | N
             "assembly_s": split.assembly_s, "pc_setup_s": split.pc_setup_s,
             "krylov_s": split.krylov_s, "snes_s": split.snes_s,
             "work_s": meshing + split.assembly_s + split.pc_setup_s + split.krylov_s,
-            "peak_rss_mb": peak_rss_mb(comm)}
+            "phases_s": phases, "peak_rss_mb": peak_rss_mb(comm)}
+
+
+#: Functions whose wall time :func:`run_case` reports (label, module, attribute path). They
+#: are where a case spends time outside the solver calls; some hold solver calls too (the
+#: rupture indicators solve one linear system per region).
+PHASES = (
+    ("mesh load", "meshes.io", "_load"),
+    ("disc mesh", "meshes.disc", "load_layered_disc"),
+    ("problem set-up (forms, spaces, sparsity)", "fem.hyperelastic",
+     "HyperelasticProblem.__init__"),
+    ("stress summary", "fem.balloon", "region_stress_summary"),
+    ("stress fields", "fem.balloon", "stress_fields"),
+    ("rupture indicators", "fem.balloon", "BalloonProblem.rupture_indicators"),
+    ("writing fields", "fem.balloon", "write_fields"),
+    ("writing contact pressure", "fem.contact",
+     "AxisymmetricNeedleProblem.write_contact_pressure"),
+)
+
+
+@contextlib.contextmanager
+def _phase_probe(sink: dict[str, float]):
+    """Accumulate the wall time of the :data:`PHASES` functions into ``sink`` (outermost
+    calls only: a subclass ``__init__`` calling its parent's counts once); restored on exit."""
+    import importlib
+
+    patched = []
+    depth: dict[str, int] = {}
+    for label, module_name, path in PHASES:
+        owner = importlib.import_module(module_name)
+        *parents, attr = path.split(".")
+        for name in parents:
+            owner = getattr(owner, name)
+        original = getattr(owner, attr)
+
+        def timed(*args, _f=original, _label=label, **kwargs):
+            depth[_label] = depth.get(_label, 0) + 1
+            tic = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                depth[_label] -= 1
+                if depth[_label] == 0:
+                    sink[_label] = sink.get(_label, 0.0) + time.perf_counter() - tic
+
+        setattr(owner, attr, timed)
+        patched.append((owner, attr, original))
+    try:
+        yield
+    finally:
+        for owner, attr, original in reversed(patched):
+            setattr(owner, attr, original)
 
 
 def prepare_meshes(comm: MPI.Comm, artery_scales: list[float],
