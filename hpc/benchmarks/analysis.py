@@ -65,7 +65,25 @@ class Verdict:
 
 
 def _runs(results: dict, bench: str, ranks: int = 1) -> list[dict]:
-    return results.get("benchmarks", {}).get(bench, {}).get("runs", {}).get(str(ranks), [])
+    """The converged records of ``bench`` on ``ranks`` (a failed solve times nothing useful)."""
+    recs = results.get("benchmarks", {}).get(bench, {}).get("runs", {}).get(str(ranks), [])
+    return [r for r in recs if r.get("converged", True)]
+
+
+def _pair(results: dict, ours: str, base: str) -> tuple[dict, dict] | None:
+    """The finest level at which both ``ours`` and ``base`` converged (records level by level:
+    the suite sizes each baseline level to ours')."""
+    get = results.get("benchmarks", {})
+    a = get.get(ours, {}).get("runs", {}).get("1", [])
+    b = get.get(base, {}).get("runs", {}).get("1", [])
+    pairs = [(x, y) for x, y in zip(a, b, strict=False)
+             if x.get("converged", True) and y.get("converged", True)]
+    return pairs[-1] if pairs else None
+
+
+def _near(recs: list[dict], dofs: int) -> dict:
+    """The record whose DOF count is closest to ``dofs`` (diagnostics beside a level)."""
+    return min(recs, key=lambda r: abs(math.log(r["dofs"] / dofs)))
 
 
 def _not_evaluated(target: str, why: str, limit: str) -> Verdict:
@@ -92,10 +110,10 @@ def _variants_text(results: dict) -> str:
 
 def _linear_rate(results: dict) -> Verdict:
     t, limit = "linear solve DOFs/s >= 0.9x plain baseline (equal DOFs, degree)", ">= 0.9"
-    ours, base = _runs(results, "artery_linear"), _runs(results, "elasticity_box")
-    if not ours or not base:
+    pair = _pair(results, "artery_linear", "elasticity_box")
+    if pair is None:
         return _not_evaluated(t, "not run", limit)
-    o, b = ours[-1], base[-1]
+    o, b = pair
     ratio = dofs_per_s_per_rank(o, 1) / dofs_per_s_per_rank(b, 1)
     measured = (f"{_fmt(ratio)}x at {o['dofs']} vs {b['dofs']} DOFs "
                 f"({_fmt(dofs_per_s_per_rank(o, 1))} vs {_fmt(dofs_per_s_per_rank(b, 1))} "
@@ -108,7 +126,7 @@ def _linear_rate(results: dict) -> Verdict:
            f"Krylov {_fmt(o['krylov_s'])} vs {_fmt(b['krylov_s'])} s"]
     box = _runs(results, "box_linear")
     if box:
-        x = box[-1]
+        x = _near(box, b["dofs"])
         code = dofs_per_s_per_rank(x, 1) / dofs_per_s_per_rank(b, 1)
         why.append(f"our code path on the baseline's own box and material reaches "
                    f"{_fmt(code)}x ({x['krylov_iterations']} Krylov iterations; assembly "
@@ -166,10 +184,10 @@ def _per_step(r: dict) -> str:
 
 def _newton(results: dict) -> Verdict:
     t, limit = "Newton time per step <= 1.1x plain neo-Hookean (equal DOFs)", "<= 1.1"
-    ours, base = _runs(results, "balloon_newton"), _runs(results, "neohookean_box")
-    if not ours or not base:
+    pair = _pair(results, "balloon_newton", "neohookean_box")
+    if pair is None:
         return _not_evaluated(t, "not run", limit)
-    o, b = ours[-1], base[-1]
+    o, b = pair
     ratio = o["time_per_newton_step_s"] / b["time_per_newton_step_s"]
     measured = (f"{_fmt(ratio)}x at {o['dofs']} vs {b['dofs']} DOFs "
                 f"({_fmt(o['time_per_newton_step_s'])} vs {_fmt(b['time_per_newton_step_s'])} "
@@ -181,7 +199,7 @@ def _newton(results: dict) -> Verdict:
                         "square"), ("box_newton_mixed", "our mixed P2-P1 on that square")):
         d = _runs(results, name)
         if d:
-            x = d[-1]
+            x = _near(d, b["dofs"])
             why.append(f"{what}: {_fmt(x['time_per_newton_step_s'] / b['time_per_newton_step_s'])}"
                        f"x per step at {x['dofs']} DOFs ({_per_step(x)})")
     why.append("the balloon system is mixed u-p with one pressure field per region (more "
@@ -192,10 +210,11 @@ def _newton(results: dict) -> Verdict:
 def _contact(results: dict) -> Verdict:
     t = "contact: force within 1 % of plain penalty (or closer to Hertz), time <= 0.5x"
     limit = "force <= 1 % or closer; time <= 0.5"
-    ours, base = _runs(results, "hertz_contact"), _runs(results, "hertz_penalty")
-    if not ours or not base:
+    pair = _pair(results, "hertz_contact", "hertz_penalty")
+    if pair is None:
         return _not_evaluated(t, "not run", limit)
-    o, b = ours[-1], base[-1]
+    o, b = pair
+    ours, base = _runs(results, "hertz_contact"), _runs(results, "hertz_penalty")
     hertz = o["hertz_force_N"]
     diff = abs(o["force_N"] - b["force_N"]) / abs(b["force_N"])
     closer = abs(o["force_N"] - hertz) < abs(b["force_N"] - hertz)
@@ -222,8 +241,9 @@ def _contact(results: dict) -> Verdict:
                    f"{_fmt(_time_exponent(ours))}, plain {_fmt(_time_exponent(base))}")
         g = _runs(results, "hertz_contact_gamg")
         if g:
-            why.append(f"ours with GMRES + GAMG instead of MUMPS: {_fmt(g[-1]['time_s'])} s "
-                       f"({_fmt(g[-1]['time_s'] / b['time_s'])}x, {g[-1]['krylov_iterations']}"
+            x = _near(g, o["dofs"])
+            why.append(f"ours with GMRES + GAMG instead of MUMPS: {_fmt(x['time_s'])} s "
+                       f"({_fmt(x['time_s'] / b['time_s'])}x, {x['krylov_iterations']}"
                        " Krylov iterations)")
     return Verdict(t, "misses", measured, ratio, limit, "; ".join(why))
 
@@ -235,7 +255,8 @@ def _time_exponent(recs: list[dict]) -> float:
 def _efficiency(results: dict) -> Verdict:
     t, limit = "2-rank parallel efficiency >= 0.7 at >= 200k DOFs", ">= 0.7"
     found = [e for e in results.get("efficiency", [])
-             if e["ranks"] == 2 and e["dofs"] >= EFFICIENCY_MIN_DOFS and e["kind"] == "ours"]
+             if e["ranks"] == 2 and e["dofs"] >= EFFICIENCY_MIN_DOFS and e["kind"] == "ours"
+             and e.get("converged", True)]
     if not found:
         ran_two = any("2" in b.get("runs", {}) for b in results.get("benchmarks", {}).values())
         why = ("no level reaches 200k DOFs at this size" if ran_two
