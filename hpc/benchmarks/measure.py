@@ -41,11 +41,24 @@ from hpc.benchmarks.probe import EventClock, peak_rss_mb, start_logging
 
 
 def _levels(comm, args: dict, key: str, fn, **kwargs) -> list[dict]:
+    """``fn`` at each value of ``args[key]``; each record gets ``cpu_share``: the CPU time this
+    process got over the wall time of that level (least over ranks). Well below 1 means the
+    machine was shared: other processes took the cores and the times are inflated."""
     out = []
     for value in args[key]:
+        cpu0, t0 = _cpu_s(), time.perf_counter()
         rec = fn(comm, value, **kwargs)
+        share = (_cpu_s() - cpu0) / max(time.perf_counter() - t0, 1e-9)
+        rec["cpu_share"] = comm.allreduce(share, op=MPI.MIN)
         out.append(rec)
     return out
+
+
+def _cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run_task(task: str, args: dict, comm: MPI.Comm) -> list[dict]:

@@ -162,6 +162,7 @@ class Launcher:
         (folder / "task.json").write_text(json.dumps({"task": task, "args": args}))
         cmd = [*launch_prefix("mpirun", ranks), sys.executable, "-m", "hpc.benchmarks.measure",
                str(folder / "task.json"), str(folder / "out.json")]
+        load = os.getloadavg()[0]
         tic = time.perf_counter()
         try:
             proc = subprocess.run(cmd, env=env or self.env(), cwd=_REPO, capture_output=True,
@@ -175,13 +176,13 @@ class Launcher:
         out_file = folder / "out.json"
         if code == 0 and out_file.is_file():
             out = json.loads(out_file.read_text())
-            out["wall_s"] = wall
+            out["wall_s"], out["load_before"] = wall, load
             self.log(f"  {task} on {ranks} rank(s): {len(out['records'])} record(s) in "
-                     f"{wall:.1f} s")
+                     f"{wall:.1f} s (load average before: {load:.1f})")
             return out
         self.log(f"  {task} on {ranks} rank(s): FAILED ({code}) after {wall:.1f} s")
         return {"task": task, "ranks": ranks, "records": [], "wall_s": wall,
-                "error": f"exit {code}: {tail}"}
+                "load_before": load, "error": f"exit {code}: {tail}"}
 
 
 def run_suite(opts: SuiteOptions, log=print) -> dict:
@@ -205,8 +206,8 @@ def run_suite(opts: SuiteOptions, log=print) -> dict:
                                                   "section_scales": section}, 1)
             results["meshes"] = out["records"][0] if out["records"] else {}
             _keep_error(results, out)
-        for ranks in opts.ranks:
-            _solver_benchmarks(launcher, opts, size, ranks, results)
+        log("solver benchmarks")
+        _solver_benchmarks(launcher, opts, size, results)
         first = opts.ranks[0]
         if opts.wants("calcium"):
             log("calcium contrast")
@@ -243,50 +244,56 @@ def _keep_error(results: dict, out: dict) -> None:
 def _store(results: dict, name: str, out: dict) -> list[dict]:
     kind, text = DESCRIPTIONS[name]
     entry = results["benchmarks"].setdefault(name, {"kind": kind, "description": text,
-                                                    "runs": {}, "process_wall_s": {}})
+                                                    "runs": {}, "process_wall_s": {},
+                                                    "load_before": {}})
     entry["runs"][str(out["ranks"])] = out["records"]
     entry["process_wall_s"][str(out["ranks"])] = out["wall_s"]
+    entry["load_before"][str(out["ranks"])] = out.get("load_before")
     _keep_error(results, out)
     return out["records"]
 
 
-def _target_dofs(results: dict, name: str, ranks: int) -> list[int]:
+def _target_dofs(results: dict, name: str) -> list[int]:
+    """DOFs of ``name``'s levels (from its first rank count that ran)."""
     runs = results["benchmarks"].get(name, {}).get("runs", {})
-    recs = runs.get("1") or runs.get(str(ranks)) or []
+    recs = next((r for r in runs.values() if r), [])
     return [int(r["dofs"]) for r in recs]
 
 
-def _solver_benchmarks(launcher: Launcher, opts: SuiteOptions, size: dict, ranks: int,
+def _solver_benchmarks(launcher: Launcher, opts: SuiteOptions, size: dict,
                        results: dict) -> None:
-    """Ours, then the baselines at ours' DOFs; the diagnostics on the first rank count only."""
-    launcher.log(f"solver benchmarks on {ranks} rank(s)")
-    diagnose = ranks == opts.ranks[0]
+    """Ours, then the baselines at ours' DOFs, each at every rank count back to back (so that
+    the 1- and 2-rank runs of one benchmark see the same load on a shared machine); the
+    diagnostics on the first rank count only."""
+    first = opts.ranks[0]
+
+    def run(name: str, args: dict, all_ranks: bool = True) -> None:
+        for ranks in opts.ranks if all_ranks else (first,):
+            _store(results, name, launcher.run(name, args, ranks))
+
     if opts.wants("linear"):
-        _store(results, "artery_linear",
-               launcher.run("artery_linear", {"scales": size["artery_scales"]}, ranks))
-        dofs = _target_dofs(results, "artery_linear", ranks)
-        for name in ("elasticity_box", "box_linear") if dofs else ():
-            if name == "elasticity_box" or diagnose:
-                _store(results, name, launcher.run(name, {"dofs": dofs}, ranks))
-        if diagnose:
-            out = launcher.run("artery_variants", {"scale": size["artery_scales"][0]}, ranks)
-            results["artery_variants"] = out["records"]
-            _keep_error(results, out)
+        run("artery_linear", {"scales": size["artery_scales"]})
+        dofs = _target_dofs(results, "artery_linear")
+        if dofs:
+            run("elasticity_box", {"dofs": dofs})
+            run("box_linear", {"dofs": dofs}, all_ranks=False)
+        out = launcher.run("artery_variants", {"scale": size["artery_scales"][0]}, first)
+        results["artery_variants"] = out["records"]
+        _keep_error(results, out)
     if opts.wants("newton"):
-        _store(results, "balloon_newton",
-               launcher.run("balloon_newton", {"scales": size["balloon_scales"]}, ranks))
-        dofs = _target_dofs(results, "balloon_newton", ranks)
-        for name in ("neohookean_box", "box_newton", "box_newton_mixed") if dofs else ():
-            if name == "neohookean_box" or diagnose:
-                _store(results, name, launcher.run(name, {"dofs": dofs}, ranks))
+        run("balloon_newton", {"scales": size["balloon_scales"]})
+        dofs = _target_dofs(results, "balloon_newton")
+        if dofs:
+            run("neohookean_box", {"dofs": dofs})
+            run("box_newton", {"dofs": dofs}, all_ranks=False)
+            run("box_newton_mixed", {"dofs": dofs}, all_ranks=False)
     if opts.wants("puncture"):
-        _store(results, "puncture_step",
-               launcher.run("puncture_step", {"levels": size["puncture_levels"]}, ranks))
+        run("puncture_step", {"levels": size["puncture_levels"]})
     if opts.wants("contact"):
-        for name in ("hertz_contact", "hertz_penalty", "hertz_contact_gamg"):
-            if name != "hertz_contact_gamg" or diagnose:
-                _store(results, name, launcher.run(name, {"fine_mm": size["hertz_fine_mm"],
-                                                          **HERTZ}, ranks))
+        hertz = {"fine_mm": size["hertz_fine_mm"], **HERTZ}
+        run("hertz_contact", hertz)
+        run("hertz_penalty", hertz)
+        run("hertz_contact_gamg", hertz, all_ranks=False)
 
 
 def _cold_warm(launcher: Launcher, size: dict, work: Path) -> dict:
@@ -456,7 +463,7 @@ def report(results: dict) -> str:
     from hpc.benchmarks.analysis import dofs_per_s_per_rank
 
     header = ["benchmark", "R", "DOFs", "time s", "asm s", "PC s", "Krylov s", "contact s",
-              "KSP its", "Newton its", "DOFs/s/rank", "peak MiB", "conv"]
+              "KSP its", "Newton its", "DOFs/s/rank", "peak MiB", "CPU %", "conv"]
     rows = []
     for name, entry in results["benchmarks"].items():
         for ranks, recs in entry["runs"].items():
@@ -465,6 +472,7 @@ def report(results: dict) -> str:
                              r["pc_setup_s"], r["krylov_s"], r.get("contact_s", 0.0),
                              r.get("krylov_iterations"), r.get("newton_iterations"),
                              dofs_per_s_per_rank(r, int(ranks)), r.get("peak_rss_mb"),
+                             100 * r["cpu_share"] if "cpu_share" in r else None,
                              "yes" if r.get("converged") else "NO"])
     parts = [format_table(header, rows)] if rows else []
     ours_h = results["benchmarks"].get("hertz_contact", {}).get("runs", {}).get("1", [])
