@@ -26,6 +26,7 @@ Tasks (``args``):
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -51,6 +52,9 @@ def _levels(comm, args: dict, key: str, fn, **kwargs) -> list[dict]:
         share = (_cpu_s() - cpu0) / max(time.perf_counter() - t0, 1e-9)
         rec["cpu_share"] = comm.allreduce(share, op=MPI.MIN)
         out.append(rec)
+        # free this level's problem (reference cycles through PETSc callbacks) before the
+        # next one: the peak memory of a level is then its own
+        gc.collect()
     return out
 
 
