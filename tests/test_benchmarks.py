@@ -125,7 +125,11 @@ def test_event_split_adds_up_to_the_snes_time(comm):
         assert rec["converged"]
         parts = rec["assembly_s"] + rec["pc_setup_s"] + rec["krylov_s"]
         assert min(rec["assembly_s"], rec["pc_setup_s"], rec["krylov_s"]) > 0.0
-        assert parts <= rec["time_s"] * 1.001
+        # each phase is a maximum over ranks, so on 2 ranks their sum may pass the slowest
+        # rank's total a little; counting PCSetUp twice would add its whole share (>= 20 %
+        # with LU here)
+        assert rec["pc_setup_s"] > 0.2 * rec["time_s"] or solver == "gamg"
+        assert parts <= rec["time_s"] * (1.001 if comm.size == 1 else 1.1), rec
         assert parts >= 0.8 * rec["time_s"], rec
         assert rec["newton_iterations"] >= 3  # three load steps, each at least one iteration
     lin = baselines.elasticity_box(comm, 3000, repeats=1)
