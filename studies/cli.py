@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "studies.commands",
     "hpc.slurm_cli",
     "postprocess.cli",
+    "hpc.benchmarks.cli",
 )
 
 
