@@ -54,11 +54,11 @@ with ``G_c,i`` the fracture energy of layer ``i`` (J/m^2 = 1e-3 N/mm), ``t_i`` i
 Fleck 2004, Proc R Soc A 460:3037). Without friction the model is hyperelastic, so the needle
 work equals the change of the total potential (strain energy + balloon-pressure potential) and
 is all released when the layer parts; with friction (``contact.friction_coefficient``) the
-energy it dissipates is subtracted, ``W - D`` pays for the crack; this is also how the toughness is measured in needle
-tests (Azar & Hayward: work to puncture minus work of re-insertion in the cut path, per crack
-area). ``W`` is a global integral of the force curve, so it converges with the mesh (no
-singular tip stress is evaluated); F* and d* are interpolated in the step where ``W`` crosses
-the threshold. An averaged-stress criterion is not implemented.
+energy it dissipates is subtracted, ``W - D`` pays for the crack. This is also how the
+toughness is measured in needle tests (Azar & Hayward: work to puncture minus work of
+re-insertion in the cut path, per crack area). ``W`` is a global integral of the force curve,
+so it converges with the mesh (no singular tip stress is evaluated); F* and d* are interpolated
+in the step where ``W`` crosses the threshold. An averaged-stress criterion is not implemented.
 
 What the model predicts for monotone trends
 ------------------------------------------
