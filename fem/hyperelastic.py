@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import count
@@ -618,7 +619,17 @@ class HyperelasticProblem:
             self._nullspace = rigid_body_near_nullspace(self.W)
             self._problem.A.setNearNullSpace(self._nullspace)
         self.snes = self._problem.solver
-        self.snes.setConvergenceTest(self._convergence_test)
+        # A weak reference: PETSc keeps the callback alive from C, and a bound method would
+        # keep the whole problem (meshes, matrices) alive with it after its last Python use.
+        ref = weakref.WeakMethod(self._convergence_test)
+
+        def convergence_test(snes, it, norms):
+            method = ref()
+            if method is None:
+                return PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_DOMAIN
+            return method(snes, it, norms)
+
+        self.snes.setConvergenceTest(convergence_test)
         self._f0 = self._fprev = math.inf
         self._stagnated = False
 

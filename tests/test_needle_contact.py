@@ -280,3 +280,19 @@ def test_friction_work_balance(verification):
                         error=balance, tolerance=1e-3)
     assert abs(balance) < 1e-3
     print("friction: F", f0, f1, "W", w0, w1, "dPi", dpi0, dpi1, "D", d1)
+
+
+def test_problem_is_freed_after_use():
+    """A solved problem is garbage once unreferenced (PETSc holds its convergence test from C;
+    a bound method there kept every problem of a test run or a sweep alive)."""
+    import gc
+    import weakref
+
+    needle, depth, _ = CASES["sphere"]
+    p = _punch_problem(MPI.COMM_SELF, needle, depth, fine=A / 4)
+    p.set_needle_displacement(depth)
+    assert p.solve_contact().converged
+    ref = weakref.ref(p)
+    del p
+    gc.collect()
+    assert ref() is None
