@@ -181,7 +181,8 @@ def test_suite_tiny_runs_every_benchmark(tmp_path):
         for r in recs:
             assert r["dofs"] > 0 and r["time_s"] > 0 and r["peak_rss_mb"] > 0, (name, r)
             assert r["converged"], (name, r)
-            assert 0.0 < r["cpu_share"] < 1.5, (name, r)  # CPU time / wall of the level
+            # CPU time / wall of the level: > 1 when BLAS/MUMPS threads help one rank
+            assert r["cpu_share"] > 0.0, (name, r)
         assert [r["dofs"] for r in recs] == sorted(r["dofs"] for r in recs), name
         assert math.isfinite(res["exponents"][name]["1"]["time_vs_dofs"])
     # the baselines are sized to ours: within 25 % of the same DOFs level by level
