@@ -537,6 +537,11 @@ class BalloonProblem:
             self.wall_solves.append(r)
             ok = r.converged
         res.curve.append(self.state_record(0.0))
+        in_situ = None
+        if ok:
+            from fem.prestress import path_state
+
+            in_situ = path_state(self, 0.0)  # the reference of the state handed to puncture
         for p_atm in case.pressures_atm() if ok else []:
             if not math.isfinite(self.free_balloon_diameter_mm(p_atm * ATM_MPa)):
                 ok = False
@@ -574,7 +579,7 @@ class BalloonProblem:
             # The state the needle meets, for the puncture's local models (fem.prestress).
             from fem.prestress import path_state
 
-            res.path_state = path_state(self, res.reached_pressure_atm).to_dict()
+            res.path_state = path_state(self, res.reached_pressure_atm, in_situ).to_dict()
         if outdir is not None:
             outdir = pathlib.Path(outdir)
             if self.comm.rank == 0:

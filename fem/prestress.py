@@ -19,8 +19,12 @@ What is measured (on the needle path, the +x axis of the cross-section, ``y = 0`
   axial pre-stretch when it was applied).
 
 The disc is axisymmetric, so its in-plane stretch is equi-biaxial: it is given the geometric
-mean ``lambda = sqrt(lambda_t lambda_z)``, which keeps the area stretch of the layer (and, for an
-incompressible layer, its thickness). What is lost: the difference between hoop and axial
+mean of what the balloon adds to the in-situ state (axially pre-stretched, unpressurised),
+``lambda = sqrt((lambda_t / lambda_t0) (lambda_z / lambda_z0))``, which keeps the area stretch
+the balloon causes (and, for an incompressible layer, the thinning). The in-situ axial
+pre-stretch itself is not handed over: calcium forms in the stretched vessel, so it is not
+pre-stressed by it, and one rim stretch cannot give the soft layers a pre-stress the calcium
+does not carry. What is lost: the difference between hoop and axial
 stretch and the wall's curvature (stated in the README). The balloon pressure itself enters
 the outer-wall event as the pressure-limited backing; on the flap it is balanced by the
 true-lumen contents (see :mod:`fem.puncture`).
@@ -61,6 +65,9 @@ class PathState:
         outer_wall_thickness_stretch, flap_thickness_stretch: deformed / reference thickness.
         channel_diameter_mm: equivalent diameter of the deformed channel (the confined
             balloon's diameter), NaN when not known.
+        outer_wall_hoop_stretch_in_situ, flap_hoop_stretch_in_situ, axial_stretch_in_situ:
+            the same stretches in the in-situ state (axial pre-stretch applied, no pressure);
+            1 when the state is measured from the stress-free configuration.
     """
 
     pressure_atm: float
@@ -70,10 +77,17 @@ class PathState:
     flap_hoop_stretch: float
     flap_thickness_stretch: float
     channel_diameter_mm: float = math.nan
+    outer_wall_hoop_stretch_in_situ: float = 1.0
+    flap_hoop_stretch_in_situ: float = 1.0
+    axial_stretch_in_situ: float = 1.0
 
     def in_plane_stretch(self, event: str) -> float:
-        """Equi-biaxial stretch for the axisymmetric disc: ``sqrt(lambda_t lambda_z)``."""
-        return math.sqrt(getattr(self, f"{event}_hoop_stretch") * self.axial_stretch)
+        """Equi-biaxial stretch the balloon adds for the axisymmetric disc:
+        ``sqrt((lambda_t / lambda_t0) (lambda_z / lambda_z0))``, relative to the in-situ state
+        (``0``: axially pre-stretched, unpressurised)."""
+        hoop = getattr(self, f"{event}_hoop_stretch") / getattr(self,
+                                                                f"{event}_hoop_stretch_in_situ")
+        return math.sqrt(hoop * self.axial_stretch / self.axial_stretch_in_situ)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -137,12 +151,15 @@ def _stack_state(u, x_in: float, x_out: float, plane_z: float | None) -> tuple[f
     return hoop, thick
 
 
-def path_state(balloon, pressure_atm: float | None = None) -> PathState:
+def path_state(balloon, pressure_atm: float | None = None,
+               in_situ: PathState | None = None) -> PathState:
     """Measure the state of a solved :class:`fem.balloon.BalloonProblem` on the needle path.
 
     Args:
         balloon: the balloon problem, in the state to hand over (its last equilibrium).
         pressure_atm: the pressure of that state, recorded (None: from the problem's curve).
+        in_situ: the state measured before the balloon was inflated (after the axial
+            pre-stretch), the reference of :meth:`PathState.in_plane_stretch`.
     """
     cs = balloon.cs
     art = balloon.model.artery
@@ -156,7 +173,12 @@ def path_state(balloon, pressure_atm: float | None = None) -> PathState:
         from fem.materials import ATM_MPa
 
         pressure_atm = float(balloon.problem.pressure_MPa) / ATM_MPa
-    return PathState(pressure_atm=float(pressure_atm),
+    ref = {}
+    if in_situ is not None:
+        ref = dict(outer_wall_hoop_stretch_in_situ=in_situ.outer_wall_hoop_stretch,
+                   flap_hoop_stretch_in_situ=in_situ.flap_hoop_stretch,
+                   axial_stretch_in_situ=in_situ.axial_stretch)
+    return PathState(**ref, pressure_atm=float(pressure_atm),
                      axial_stretch=float(balloon.problem.axial_stretch),
                      outer_wall_hoop_stretch=ow[0], outer_wall_thickness_stretch=ow[1],
                      flap_hoop_stretch=fl[0], flap_thickness_stretch=fl[1],

@@ -8,6 +8,7 @@ rounding, on 1 and 2 ranks.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
@@ -45,6 +46,10 @@ def test_path_state_of_a_homogeneous_deformation(comm, shared_tmp, verification)
         assert thick == pytest.approx(a, rel=1e-10)
         assert state.in_plane_stretch(event) == pytest.approx(math.sqrt(b * state.axial_stretch))
     assert state.axial_stretch == 1.0 and state.pressure_atm == 2.0
+    # relative to an in-situ state: the stretch the balloon adds
+    rel = path_state(bp, 2.0, in_situ=dataclasses.replace(state, outer_wall_hoop_stretch=1.1))
+    assert rel.in_plane_stretch("outer_wall") == pytest.approx(math.sqrt(b / 1.1), rel=1e-10)
+    assert rel.in_plane_stretch("flap") == pytest.approx(1.0, rel=1e-10)
     if comm.rank == 0:
         write_path_state(state, shared_tmp / "state.json")
     comm.barrier()

@@ -266,17 +266,19 @@ def test_kind_starts_from_the_balloon_state(tmp_path, monkeypatch):
     out = run_puncture(params, MPI.COMM_SELF, tmp_path)
     assert out["prestress_source"] == "none" and seen[-1].prestretch_outer_wall == 1.0
     nominal = out["balloon_hoop_stress_MPa"]
+    # what the balloon adds to the in-situ state: hoop 1.1 / 1.0, flap 0.9 / 0.95, axial 1
     state = PathState(pressure_atm=6.0, axial_stretch=1.21, outer_wall_hoop_stretch=1.1,
                       outer_wall_thickness_stretch=0.75, flap_hoop_stretch=0.9,
-                      flap_thickness_stretch=0.9, channel_diameter_mm=4.0)
+                      flap_thickness_stretch=0.9, channel_diameter_mm=4.0,
+                      flap_hoop_stretch_in_situ=0.95, axial_stretch_in_situ=1.21)
     write_path_state(state, tmp_path / PATH_STATE_FILE)
     out = run_puncture(params, MPI.COMM_SELF, tmp_path)
     assert out["prestress_source"] == "balloon"
     # Laplace: the film's hoop stress at the diameter reached (4.0 mm, not the nominal 5.0)
     assert out["balloon_hoop_stress_MPa"] == pytest.approx(nominal * 4.0 / 5.0)
-    assert seen[-1].prestretch_outer_wall == pytest.approx(math.sqrt(1.1 * 1.21))
-    assert seen[-1].prestretch_flap == pytest.approx(math.sqrt(0.9 * 1.21))
-    assert out["outer_wall_prestretch"] == pytest.approx(math.sqrt(1.1 * 1.21))
+    assert seen[-1].prestretch_outer_wall == pytest.approx(math.sqrt(1.1))
+    assert seen[-1].prestretch_flap == pytest.approx(math.sqrt(0.9 / 0.95))
+    assert out["outer_wall_prestretch"] == pytest.approx(math.sqrt(1.1))
     run_puncture({"puncture": {"events": ["outer_wall"], "prestress": "none"}},
                  MPI.COMM_SELF, tmp_path)
     assert seen[-1].prestretch_outer_wall == 1.0
