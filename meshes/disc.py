@@ -1,4 +1,4 @@
-"""2-D axisymmetric (r, z) mesh of a layered disc, refined under a needle on its axis.
+"""Layered disc meshes refined under a needle on their axis: 2-D axisymmetric (r, z) and 3-D.
 
 The disc is the rectangle ``0 <= r <= radius_mm``, ``-sum(thicknesses) <= z <= 0`` in the
 (x, y) = (r, z) plane, split into horizontal layers listed from the top (``z = 0``, the face the
