@@ -8,8 +8,8 @@ the disc radius is ``disc_radius_factor`` needle diameters, the outer edge is cl
 rollers. Layers and thicknesses come from :class:`meshes.ArterySpec` and the calcification
 (:func:`meshes.calcification_for_grade`); calcium is on the needle path when the sheet faces it.
 A lancet tip is modelled as a cone of its bevel angle (:meth:`fem.needle.Needle.axisymmetric`).
-Not modelled: the wall's curvature, the oblique entry angle, the 3-D bevel (a 3-D comparison
-is not done).
+Not modelled: the wall's curvature, the oblique entry angle, the 3-D bevel (compared with a
+3-D model below, "Known limits").
 
 Events (the needle path, DOMAIN.md section 1)
 ---------------------------------------------
@@ -93,8 +93,11 @@ Known limits (state of this module)
   for the 0.6 mm PACSS-0 flap at pre-stretch 1.1-1.4, against a true lumen 5 mm across); the
   travel limit is ``max_depth_factor`` (default 5) wall thicknesses, beyond which a case ends as
   ``no_puncture``. The disc does not model the lumen's far wall.
-* No 3-D comparison of the reduced model yet; the force is the puncture force, not the
-  insertion force past it (no shaft in a cut path is modelled).
+* The reduced model checked against the 3-D one (:class:`fem.contact.NeedleContactProblem`,
+  ``tests/test_contact_3d.py``): hemisphere within 0.4 %, 30 deg cone within 2 %; but the 3-D
+  lancet bevel needs 44-56 % more force than the equivalent cone at 0.1-0.2 mm (measured,
+  ``python -m hpc.benchmarks.axisymmetric_vs_3d``): lancet F* here is an underestimate.
+* The force is the puncture force, not the insertion force past it (no shaft in a cut path).
 
 Units: mm, N, MPa; pressures typed by people in atm.
 """
