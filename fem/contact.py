@@ -573,6 +573,22 @@ class NeedleContactProblem(HyperelasticProblem):
         self.penalty_MPa_per_mm = float(c) * self.E_eff_MPa / self.h_contact_mm
         self._eps.value = self.penalty_MPa_per_mm
 
+    def snapshot(self) -> tuple:
+        """The state :meth:`restore` goes back to: displacement (and pressures), contact
+        multiplier, penalty factor, needle advance."""
+        return (self.w.x.array.copy(), self.multiplier.x.array.copy(), self.penalty_factor,
+                self.needle_displacement_mm)
+
+    def restore(self, state: tuple) -> None:
+        """Go back to a :meth:`snapshot`."""
+        w, lam, c, d = state
+        self.w.x.array[:] = w
+        self.w.x.scatter_forward()
+        self.multiplier.x.array[:] = lam
+        self.multiplier.x.scatter_forward()
+        self.set_penalty_factor(c)
+        self.set_needle_displacement(d)
+
     def _sum(self, form) -> float:
         return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM))
 
@@ -746,12 +762,7 @@ class NeedleContactProblem(HyperelasticProblem):
                     break
                 continue
             result.steps.append(rec)
-            self.w.x.array[:] = w_backup
-            self.w.x.scatter_forward()
-            self.multiplier.x.array[:] = l_backup
-            self.multiplier.x.scatter_forward()
-            self.set_penalty_factor(c_backup)
-            self.set_needle_displacement(d)
+            self.restore((w_backup, l_backup, c_backup, d))
             dd *= c.shrink_factor
             if dd < c.min_step_mm * (1.0 - 1e-12):
                 result.failure = self._insertion_failure("min_step", result)

@@ -494,8 +494,7 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
         return _crossing(curve, threshold, problem.dissipation_curve) is not None
 
     target = start_d + case.max_depth_factor * thickness
-    w0, lam0, c0 = (problem.w.x.array.copy(), problem.multiplier.x.array.copy(),
-                    problem.penalty_factor)
+    start = problem.snapshot()
     result = problem.insert(target, stop=reached)
     # The crossing is interpolated within a step: when the first steps already cross it (a
     # stiff calcified layer), insert again from the start in steps of a tenth of d*, so that
@@ -507,12 +506,7 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
             break
         step = max((hit[0] - start_d) / (2 * _MIN_STEPS_TO_PUNCTURE),
                    case.contact.min_step_mm * 10)
-        problem.w.x.array[:] = w0
-        problem.w.x.scatter_forward()
-        problem.multiplier.x.array[:] = lam0
-        problem.multiplier.x.scatter_forward()
-        problem.set_penalty_factor(c0)
-        problem.set_needle_displacement(start_d)
+        problem.restore(start)
         problem.contact = dataclasses.replace(case.contact, initial_step_mm=step,
                                               max_step_mm=step,
                                               min_step_mm=min(case.contact.min_step_mm, step))
