@@ -824,34 +824,13 @@ class AxisymmetricNeedleProblem(NeedleContactProblem):
             no other ``u_r`` condition on it.
     """
 
-    def __init__(
-        self,
-        mesh: dolfinx.mesh.Mesh,
-        cell_tags: dolfinx.mesh.MeshTags,
-        facet_tags: dolfinx.mesh.MeshTags,
-        *,
-        regions: Mapping[str, int],
-        boundaries: Mapping[str, int],
-        materials: Mapping[str, Material],
-        needle: Needle,
-        contact_boundary: str,
-        contact: ContactSettings | None = None,
-        pressure_boundaries: Sequence[str] = (),
-        support_boundaries: Sequence[str] = (),
-        support_pressure_MPa: float = 0.0,
-        prestretch_boundary: str | None = None,
-        displacement_bcs: Sequence[DisplacementBC] = (),
-        options: SolverOptions | None = None,
-        name: str = "needle",
-    ) -> None:
-        super().__init__(
-            mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
-            materials=materials, needle=needle, contact_boundary=contact_boundary,
-            contact=contact, pressure_boundaries=pressure_boundaries,
-            support_boundaries=support_boundaries, support_pressure_MPa=support_pressure_MPa,
-            prestretch_boundary=prestretch_boundary, displacement_bcs=displacement_bcs,
-            options=options, symmetry_copies=1, name=name,
-        )
+    def __init__(self, *args, **kwargs) -> None:
+        # The arguments of NeedleContactProblem, less symmetry_copies: the revolved model is
+        # the whole body.
+        if "symmetry_copies" in kwargs:
+            raise TypeError("AxisymmetricNeedleProblem takes no symmetry_copies (the revolved "
+                            "model is the whole body)")
+        super().__init__(*args, **kwargs)
 
     def _check_mesh(self, mesh: dolfinx.mesh.Mesh) -> None:
         if mesh.geometry.dim != 2:
