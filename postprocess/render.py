@@ -187,7 +187,7 @@ def read_field_mesh(path: str | pathlib.Path, *, time: float | None = None):
     """Mesh and fields of a solver output file as a PyVista ``UnstructuredGrid``.
 
     Args:
-        path: ``.xdmf`` (DOLFINx ``XDMFFile``, e.g. :func:`fem.solid_output.write_fields`),
+        path: ``.xdmf`` (DOLFINx ``XDMFFile``, e.g. :func:`fem.solid.output.write_fields`),
             ``.vtu``/``.pvtu``, or ``.pvd`` (DOLFINx ``VTKFile``; the step nearest ``time``).
         time: Time step to read (default: the last).
 

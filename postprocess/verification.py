@@ -14,7 +14,7 @@ Format (``"format": "nre-verification/1"``)::
       "command": "make test",                          # how (optional)
       "checks": [
         {
-          "solver": "fem.hyperelastic",               # module / solver checked
+          "solver": "fem.solid.hyperelastic",               # module / solver checked
           "name": "Lame thick cylinder, hoop stress at r_i",
           "reference": "closed form, DOMAIN.md sec. 7",  # what it is compared with
           "expected": 1.234,                          # reference value (optional)

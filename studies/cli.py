@@ -14,7 +14,7 @@ import sys
 #: Modules that add subcommands, in the order ``nre --help`` lists them.
 COMMAND_MODULES = (
     "meshes.cli",
-    "fem.cli",
+    "studies.solve_cli",
     "studies.commands",
     "hpc.slurm_cli",
     "postprocess.cli",

@@ -1,4 +1,4 @@
-"""System tests of the balloon pressure problem (:mod:`fem.balloon`) on the artery section.
+"""System tests of the balloon pressure problem (:mod:`fem.balloon.problem`) on the artery section.
 
 The closed-form checks of its parts are elsewhere: Lame, neo-Hookean tube, HGO and locking in
 ``test_solid_*.py``, the film's membrane law in ``test_membrane.py``.
@@ -11,8 +11,8 @@ import math
 import pytest
 from mpi4py import MPI
 
-from fem.balloon import BalloonCase, BalloonProblem, solve_balloon
-from fem.materials import ATM_MPa
+from fem.balloon.problem import BalloonCase, BalloonProblem, solve_balloon
+from fem.solid.materials import ATM_MPa
 from meshes import ArteryModelSpec, MeshSpec, calcification_for_grade
 
 COARSE = MeshSpec(size_mm=1.2, needle_size_mm=0.6, flap_size_mm=0.4, circle_points=20)
@@ -38,7 +38,7 @@ def test_balloon_and_wall_reach_equilibrium(shared_tmp, verification):
         # equilibrium: the film at the channel's radius presses exactly what the wall carries
         film = bp.film_contact_pressure_MPa(c["pressure_atm"] * ATM_MPa,
                                             0.5 * c["channel_diameter_mm"]) / ATM_MPa
-        verification.record(solver="fem.balloon",
+        verification.record(solver="fem.balloon.problem",
                             name="balloon-wall equilibrium: film p_c = wall p_c, 2 and 4 atm",
                             reference="film membrane at the channel radius", expected=film,
                             computed=pc, error=pc - film, error_kind="absolute (atm)",
@@ -52,7 +52,7 @@ def test_balloon_and_wall_reach_equilibrium(shared_tmp, verification):
     assert set(res.rupture_indicator) == {"intima", "calcium", "media", "adventitia"}
     assert all(math.isfinite(v) and v > 0 for v in res.rupture_indicator.values())
     # 1 and 2 ranks agree (this test runs in both): recorded with the value from 1 rank
-    verification.record(solver="fem.balloon",
+    verification.record(solver="fem.balloon.problem",
                         name="pacss-3 coarse section: channel diameter at 4 atm",
                         reference="1-rank value 4.872 mm (stored)", expected=_SERIAL_D4,
                         computed=d[2], error=d[2] / _SERIAL_D4 - 1.0, tolerance=2e-3)
@@ -79,7 +79,7 @@ def test_default_grade_runs_to_14_atm(shared_tmp, verification):
                         cache_dir=shared_tmp)
     last = res.curve[-1] if res.curve else {}
     d_mm = last.get("channel_diameter_mm", math.nan)
-    verification.record(solver="fem.balloon",
+    verification.record(solver="fem.balloon.problem",
                         name="default grade pacss-3, default mesh: reaches 14 atm",
                         reference="5.3 mm < channel diameter <= free balloon diameter",
                         computed=d_mm, passed=res.converged and last["pressure_atm"] == 14.0

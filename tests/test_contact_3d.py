@@ -2,7 +2,7 @@
 
 Issue 4: where the needle meets a locally flat layered wall head-on, the axisymmetric model
 (what the puncture studies solve) must give the force of the 3-D model. The wall is the PACSS-0
-outer wall of :func:`fem.puncture.solve_event` (adventitia 0.35 mm over media 0.6 mm,
+outer wall of :func:`fem.needle.puncture.solve_event` (adventitia 0.35 mm over media 0.6 mm,
 neo-Hookean mu = 0.24 MPa, K = 50 mu; clamped rim; far face on the 6 atm balloon support),
 disc radius 2 needle diameters (2.54 mm), 18 G hemispherical tip, penalty continuation to
 1 % of the advance (the puncture default). Meshes (P2-P1 Taylor-Hood in both):
@@ -31,9 +31,9 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from fem.contact import AxisymmetricNeedleProblem, NeedleContactProblem
-from fem.puncture import PunctureCase
-from fem.wall_indentation import IndentationSpec, solve_indentation
+from fem.needle.contact import AxisymmetricNeedleProblem, NeedleContactProblem
+from fem.needle.indentation import IndentationSpec, solve_indentation
+from fem.needle.puncture import PunctureCase
 from meshes.disc import LayeredDiscSpec, load_layered_disc, load_layered_disc_3d
 
 DEPTHS_MM = (0.05, 0.1, 0.2)
@@ -117,7 +117,7 @@ def test_models_reject_the_other_dimension():
     case = PunctureCase(grade="pacss-0", tip="spherical")
     spec2 = LayeredDiscSpec(layers=LAYERS, radius_mm=1.0, fine_size_mm=0.2, fine_radius_mm=0.2,
                             coarse_size_mm=0.4, coarse_radius_mm=1.0)
-    from fem.puncture import _materials
+    from fem.needle.puncture import _materials
 
     mats = _materials(case, ["adventitia", "media"])
     dm2 = load_layered_disc(spec2, MPI.COMM_SELF)
@@ -157,7 +157,7 @@ def test_axisymmetric_model_matches_3d(verification):
     assert full["cells"] < 4000  # the test mesh stays affordable
     for d, fa, f3 in zip(DEPTHS_MM, axi["forces_N"], full["forces_N"], strict=True):
         verification.record(
-            solver="fem.contact",
+            solver="fem.needle.contact",
             name=f"18 G hemisphere on the outer wall: 3-D quarter force at {d:g} mm",
             reference="axisymmetric model", expected=fa, computed=f3, error=f3 / fa - 1.0,
             tolerance=TOLERANCE)
@@ -179,8 +179,8 @@ def test_symmetry_copies_scale_the_force():
     rec = solve_indentation(spec, comm)
     assert rec["converged"], rec["failure"]
     # Rebuild and solve with copies = 1 through the class directly.
-    from fem.hyperelastic import DisplacementBC, SolverOptions
-    from fem.puncture import _materials
+    from fem.needle.puncture import _materials
+    from fem.solid.hyperelastic import DisplacementBC, SolverOptions
 
     case = spec.case
     dm = load_layered_disc_3d(spec.disc_spec(), comm, "quarter")
@@ -209,8 +209,8 @@ def test_prestretch_3d_matches_axisymmetric(verification):
     equi-biaxial stretch, the wall thinning freely), which both discretisations hold exactly:
     the rim displacement is the one imposed and the top face sinks by the same amount in both
     models, to solver tolerance."""
-    from fem.hyperelastic import DisplacementBC
-    from fem.puncture import _materials
+    from fem.needle.puncture import _materials
+    from fem.solid.hyperelastic import DisplacementBC
 
     comm = MPI.COMM_WORLD
     case = PunctureCase(grade="pacss-0", tip="spherical")
@@ -250,7 +250,7 @@ def test_prestretch_3d_matches_axisymmetric(verification):
         local = float(u[:n][centre, gdim - 1][0]) if centre.any() else np.inf
         sinks[model] = comm.allreduce(local, op=MPI.MIN)
     print("top centre displacement after the pre-stretch:", sinks)
-    verification.record(solver="fem.contact",
+    verification.record(solver="fem.needle.contact",
                         name="pre-stretch 1.1: top centre displacement, 3-D quarter",
                         reference="axisymmetric model", expected=sinks["axisymmetric"],
                         computed=sinks["3d"], error=sinks["3d"] / sinks["axisymmetric"] - 1.0,

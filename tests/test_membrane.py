@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from fem.membrane import (
+from fem.balloon.membrane import (
     ATM_MPA,
     BalloonFilm,
     BalloonRating,
@@ -150,7 +150,7 @@ def test_axially_fixed_cylinder_matches_closed_form(comm, material, verification
                 ("hoop stress", st.hoop_stress_MPa, two_dpsi * (lam**2 - lam**-2), 0.02),
                 ("axial stress", st.axial_stress_MPa, two_dpsi * (1 - lam**-2), 0.02),
                 ("thickness", st.thickness_mm, H_CYL / lam, 0.01)):
-            verification.record(solver="fem.membrane",
+            verification.record(solver="fem.balloon.membrane",
                                 name=f"{law}, axially fixed cylinder: {what}, lambda 1.05-1.6",
                                 reference="homogeneous membrane closed form", expected=exact,
                                 computed=fe, error=fe / exact - 1.0, tolerance=tol)
@@ -174,7 +174,7 @@ def test_pressure_above_the_limit_is_a_recorded_failure(comm, verification):
     assert f.snes_reason <= 0 or f.reason == "stretch_limit"
     # the ramp got close to the limit and never past it
     last = f.last_converged_pressure_atm
-    verification.record(solver="fem.membrane",
+    verification.record(solver="fem.balloon.membrane",
                         name="neo-Hookean cylinder: last converged pressure in 0.95-1 x limit",
                         reference="limit pressure mu H / R", expected=P_LIMIT_ATM, computed=last,
                         error=last / P_LIMIT_ATM - 1.0, error_kind="relative (in -0.05..0)",
@@ -231,7 +231,7 @@ def test_confined_cylinder_stops_at_the_wall_and_transfers_pressure(comm, verifi
     assert np.all(np.diff(pc) > 0.0)
     for s in touching:
         expected = (s.pressure_atm - p_touch) * ATM_MPA
-        verification.record(solver="fem.membrane",
+        verification.record(solver="fem.balloon.membrane",
                             name="cylinder in rigid channel: contact pressure p - p_touch",
                             reference="membrane closed form (lambda_z = 1)", expected=expected,
                             computed=s.contact_pressure_MPa,
@@ -268,7 +268,7 @@ def test_confined_balloon_contact_pressure(comm, fitted_film, verification):
     # local equilibrium of the body: p_c = p - T_theta / r (FE tension) to 1 %
     for s in result.states[1:]:
         balance = s.pressure_atm * ATM_MPA - s.hoop_tension_N_per_mm / (s.diameter_mm / 2)
-        verification.record(solver="fem.membrane",
+        verification.record(solver="fem.balloon.membrane",
                             name="confined PTA balloon: p_c = p - T_theta / r, 6-12 atm",
                             reference="local equilibrium of the body (FE tension)",
                             expected=balance, computed=s.contact_pressure_MPa,
@@ -279,7 +279,7 @@ def test_confined_balloon_contact_pressure(comm, fitted_film, verification):
     # clamped necks take part of the end load, so the body's axial tension is below the
     # closed-end p r / 2 (28.4 vs 31.7 MPa at 6 atm), its hoop tension lower, p_c 5-8 % higher
     worst = int(np.argmax(pc[1:] / expected))
-    verification.record(solver="fem.membrane",
+    verification.record(solver="fem.balloon.membrane",
                         name="confined PTA balloon: p_c above closed-end cylinder by < 10 %",
                         reference="closed-end cylinder in a frictionless channel",
                         expected=expected[worst], computed=pc[1:][worst],
@@ -300,7 +300,7 @@ def test_balloon_diameter_converges_with_mesh(comm, fitted_film, verification):
     film, d_ref = fitted_film
     curved = [_balloon_problem(comm, film, d_ref, size_mm=h).solve([6.0]).states[0].diameter_mm
               for h in (1.0, 0.7, 0.5)]
-    verification.record(solver="fem.membrane",
+    verification.record(solver="fem.balloon.membrane",
                         name="PTA balloon D(6 atm), curved P2: spread over h 1.0-0.5 mm",
                         reference="finest mesh (h 0.5 mm)", expected=curved[-1],
                         computed=max(curved, key=lambda d: abs(d - curved[-1])),
@@ -311,14 +311,14 @@ def test_balloon_diameter_converges_with_mesh(comm, fitted_film, verification):
         flat = _balloon_problem(comm, film, d_ref, size_mm=h, order=1).solve([6.0])
         errors.append(abs(flat.states[0].diameter_mm - curved[-1]))
     order = math.log(errors[0] / errors[1], 2.0) if errors[1] > 0 else math.inf
-    verification.record(solver="fem.membrane",
+    verification.record(solver="fem.balloon.membrane",
                         name="PTA balloon D(6 atm), flat facets: order over h 1.0 -> 0.5 mm",
                         reference="curved-mesh answer; asserted order > log2(3)", expected=2.0,
                         computed=order, error=order - 2.0, error_kind="rate",
                         passed=errors[1] < errors[0] / 3.0)
     assert errors[1] < errors[0] / 3.0, errors  # observed order ~ 2 (0.027 -> 0.0077 mm)
     # the converged FE balloon agrees with the closed-end cylinder membrane to 0.1 %
-    verification.record(solver="fem.membrane", name="PTA balloon D(6 atm) = nominal 5.0 mm",
+    verification.record(solver="fem.balloon.membrane", name="PTA balloon D(6 atm) = nominal 5.0 mm",
                         reference="closed-end cylinder membrane fitted to the rating",
                         expected=5.0, computed=curved[-1], error=curved[-1] / 5.0 - 1.0,
                         tolerance=1e-3)
@@ -339,7 +339,7 @@ def test_balloon_rating_and_burst_stress(comm, fitted_film, verification):
              "absolute (%/atm)"),
             ("hoop stress at 14 atm vs Laplace", check.hoop_stress_at_burst_MPa,
              check.laplace_hoop_stress_at_burst_MPa, 0.01, "relative")):
-        verification.record(solver="fem.membrane", name=f"PTA balloon rating: {what}",
+        verification.record(solver="fem.balloon.membrane", name=f"PTA balloon rating: {what}",
                             reference="catheter rating (DOMAIN.md sec. 6)", expected=exact,
                             computed=fe, tolerance=tol, error_kind=kind,
                             error=fe / exact - 1.0 if kind == "relative" else fe - exact)
@@ -384,7 +384,7 @@ def test_ranks_agree_with_a_serial_solve(comm, fitted_film, verification):
     assert dist.converged and ser.converged
     for a, b in zip(dist.states, ser.states, strict=True):
         if comm.size > 1:  # on one rank both solves are the same: nothing is verified
-            verification.record(solver="fem.membrane",
+            verification.record(solver="fem.balloon.membrane",
                                 name="PTA balloon D(6, 12 atm): ranks vs one rank",
                                 reference="same problem on COMM_SELF", expected=b.diameter_mm,
                                 computed=a.diameter_mm, error=a.diameter_mm / b.diameter_mm - 1,

@@ -18,10 +18,10 @@ from matplotlib.path import Path
 from mpi4py import MPI
 from scipy.spatial import cKDTree
 
-from fem.contact import AxisymmetricNeedleProblem, ContactSettings
-from fem.hyperelastic import DisplacementBC, SolverOptions
-from fem.materials import CompressibleNeoHookean, NearlyIncompressibleNeoHookean
-from fem.needle import NUMPY_OPS, Needle
+from fem.needle.contact import AxisymmetricNeedleProblem, ContactSettings
+from fem.needle.geometry import NUMPY_OPS, Needle
+from fem.solid.hyperelastic import DisplacementBC, SolverOptions
+from fem.solid.materials import CompressibleNeoHookean, NearlyIncompressibleNeoHookean
 from meshes.disc import LayeredDiscSpec, load_layered_disc
 
 # ----------------------------------------------------------------------------- geometry
@@ -157,12 +157,13 @@ def test_punch_matches_sneddon_hertz(case, verification):
     d, force = result.curve[-1]
     assert d == pytest.approx(depth)
     law = "Hertz" if case == "sphere" else "Sneddon"
-    verification.record(solver="fem.contact", name=f"{law} {case} punch: force at {depth:g} mm",
+    verification.record(solver="fem.needle.contact",
+                        name=f"{law} {case} punch: force at {depth:g} mm",
                         reference=f"{law} closed form (DOMAIN.md sec. 7)", expected=exact(depth),
                         computed=force, error=force / exact(depth) - 1.0, tolerance=0.05)
     assert force == pytest.approx(exact(depth), rel=0.05)
     tol = min(problem.contact.penetration_tol_mm, problem.contact.penetration_rel_tol * depth)
-    verification.record(solver="fem.contact", name=f"{law} {case} punch: penetration",
+    verification.record(solver="fem.needle.contact", name=f"{law} {case} punch: penetration",
                         reference="contact penetration tolerance", expected=0.0,
                         computed=problem.penetration(), error=problem.penetration(),
                         tolerance=tol, error_kind="absolute (mm)")
@@ -182,7 +183,7 @@ def test_incompressible_flat_punch_mixed(verification):
     result = problem.insert(depth)
     assert result.converged, result.failure
     force, exact = result.curve[-1][1], 2 * 4 * mu * A * depth
-    verification.record(solver="fem.contact",
+    verification.record(solver="fem.needle.contact",
                         name="Sneddon flat punch, incompressible (mixed u-p): force",
                         reference="Sneddon closed form, E* = 4 mu", expected=exact,
                         computed=force, error=force / exact - 1.0, tolerance=0.05)
@@ -214,16 +215,16 @@ def test_enforcement_converges(verification):
     assert r_al.converged
     f_al = r_al.curve[-1][1]
     err = [abs(f - f_al) / f_al for f in forces]
-    verification.record(solver="fem.contact", name="augmented Lagrangian: penetration",
+    verification.record(solver="fem.needle.contact", name="augmented Lagrangian: penetration",
                         reference="penetration tolerance 1e-4 x depth", expected=0.0,
                         computed=p_al.penetration(), error=p_al.penetration(),
                         tolerance=1e-4 * depth, error_kind="absolute (mm)")
-    verification.record(solver="fem.contact",
+    verification.record(solver="fem.needle.contact",
                         name="pure penalty: penetration falls ~1/eps (eps 1, 10, 100)",
                         reference="> 5x per tenfold penalty", expected=10.0,
                         computed=min(pens[0] / pens[1], pens[1] / pens[2]),
                         passed=pens[0] > 5 * pens[1] > 25 * pens[2])
-    verification.record(solver="fem.contact", name="pure penalty eps = 100: force vs AL",
+    verification.record(solver="fem.needle.contact", name="pure penalty eps = 100: force vs AL",
                         reference="augmented-Lagrangian force", expected=f_al,
                         computed=forces[2], error=forces[2] / f_al - 1.0, tolerance=0.01,
                         passed=err[0] > err[1] > err[2] and err[2] < 0.01)
@@ -243,7 +244,8 @@ def test_ranks_agree_with_serial(verification):
     f_world = _punch_problem(comm, needle, depth, fine=A / 6).insert(depth).curve[-1][1]
     f_self = _punch_problem(MPI.COMM_SELF, needle, depth, fine=A / 6).insert(depth).curve[-1][1]
     if comm.size > 1:  # on one rank both solves are the same: nothing is verified
-        verification.record(solver="fem.contact", name="Hertz sphere force: ranks vs one rank",
+        verification.record(solver="fem.needle.contact",
+                            name="Hertz sphere force: ranks vs one rank",
                             reference="same problem on COMM_SELF", expected=f_self,
                             computed=f_world, error=f_world / f_self - 1.0, tolerance=1e-6)
     assert f_world == pytest.approx(f_self, rel=1e-6)
@@ -275,7 +277,8 @@ def test_friction_work_balance(verification):
     assert d0 == 0.0 and w0 == pytest.approx(dpi0, rel=1e-3)
     assert d1 > 1e-3 * w1 and f1 > 1.05 * f0
     balance = (dpi1 + d1) / w1 - 1.0
-    verification.record(solver="fem.contact", name="friction: W = dPi + D (cone 20 deg, mu 0.5)",
+    verification.record(solver="fem.needle.contact",
+                        name="friction: W = dPi + D (cone 20 deg, mu 0.5)",
                         reference="energy balance", expected=w1, computed=dpi1 + d1,
                         error=balance, tolerance=1e-3)
     assert abs(balance) < 1e-3

@@ -1,4 +1,5 @@
-"""The balloon problem's state on the needle path (``fem.prestress``), checked in closed form.
+"""The balloon problem's state on the needle path (``fem.balloon.prestress``), checked in closed
+form.
 
 A homogeneous deformation ``x = (a X, b Y)`` imposed on the balloon problem's section has hoop
 stretch ``b`` along the needle path (the +x axis, hoop = y there) and thickness stretch ``a``
@@ -16,13 +17,13 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 import numpy as np
 import pytest
 
-from fem.prestress import PathState, path_state, read_path_state, write_path_state
+from fem.balloon.prestress import PathState, path_state, read_path_state, write_path_state
 
 
 @pytest.mark.mpi
 def test_path_state_of_a_homogeneous_deformation(comm, shared_tmp, verification):
-    from fem.balloon import BalloonProblem
-    from fem.balloon_kind import case_from_params
+    from fem.balloon.problem import BalloonProblem
+    from studies.kinds.balloon import case_from_params
 
     case = case_from_params({"calcification": {"grade": "pacss-2"}, "mesh": {"level": 0},
                              "balloon": {"pressure_atm": 2.0}})
@@ -39,7 +40,8 @@ def test_path_state_of_a_homogeneous_deformation(comm, shared_tmp, verification)
     for event in ("outer_wall", "flap"):
         hoop = getattr(state, f"{event}_hoop_stretch")
         thick = getattr(state, f"{event}_thickness_stretch")
-        verification.record(solver="fem.prestress", name=f"path state: {event} hoop stretch",
+        verification.record(solver="fem.balloon.prestress",
+                            name=f"path state: {event} hoop stretch",
                             reference="homogeneous deformation (closed form)", expected=b,
                             computed=hoop, error=hoop / b - 1.0, tolerance=1e-10)
         assert hoop == pytest.approx(b, rel=1e-10)

@@ -15,7 +15,7 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 import pytest
 from mpi4py import MPI
 
-from fem.puncture import (
+from fem.needle.puncture import (
     J_PER_M2,
     FractureEnergies,
     PunctureCase,
@@ -68,8 +68,8 @@ def test_case_validation_names_field():
 
 
 def test_kind_registered_with_schema_defaults():
-    from fem.puncture_kind import case_from_params
     from studies.kinds import get_kind, load_kind_modules
+    from studies.kinds.puncture import case_from_params
     from studies.schema import SCHEMA
 
     load_kind_modules()
@@ -97,7 +97,8 @@ def _outer(outdir=None, **kw) -> dict:
 @pytest.mark.mpi
 def test_outer_wall_puncture_trends(shared_tmp):
     """Balloon backing: higher pressure -> stiffer support -> higher F*, smaller d*
-    (fem/puncture.py docstring). Larger gauge -> more crack width and contact -> higher F*."""
+    (fem/needle/puncture.py docstring). Larger gauge -> more crack width and contact -> higher
+    F*."""
     low = _outer(shared_tmp, balloon_pressure_atm=2.0)
     high = _outer(balloon_pressure_atm=10.0)
     small = _outer(balloon_pressure_atm=2.0, gauge=22)
@@ -135,7 +136,8 @@ def test_puncture_force_is_mesh_objective(event, verification):
         assert rec["status"] == "punctured", rec["failure"]
         forces.append(rec["puncture_force_N"])
     change = abs(forces[2] - forces[1]) / forces[2]
-    verification.record(solver="fem.puncture", name=f"default case F* ({event}): levels 1 -> 2",
+    verification.record(solver="fem.needle.puncture",
+                        name=f"default case F* ({event}): levels 1 -> 2",
                         reference="mesh convergence (3 levels)", expected=forces[2],
                         computed=forces[1], error=change, tolerance=0.05)
     assert change < 0.05, forces
@@ -193,7 +195,7 @@ def test_sharp_tip_trends():
 
 @pytest.mark.mpi
 def test_calcium_thickness_and_stiffness_raise_the_flap_force():
-    """Intimal calcium in the flap (fem/puncture.py docstring): a thicker sheet costs more
+    """Intimal calcium in the flap (fem/needle/puncture.py docstring): a thicker sheet costs more
     crack area and bends less; a stiffer one steepens the force curve; F* rises with both
     (measured at level 0: 0.19, 0.24, 0.36 N for 0.1, 0.2, 0.3 mm; 0.11, 0.17, 0.24, 0.32 N
     for 10 MPa .. 10 GPa)."""
@@ -210,20 +212,20 @@ def test_calcium_thickness_and_stiffness_raise_the_flap_force():
 
 @pytest.mark.mpi
 def test_prestretch_from_the_balloon_is_imposed_and_solved():
-    """The balloon hands the wall's in-plane stretch to the disc (fem.prestress): the rim is
+    """The balloon hands the wall's in-plane stretch to the disc (fem.balloon.prestress): the rim is
     driven to u_r = (lambda - 1) R before the needle moves, and the pre-stretched wall is then
     punctured. Two effects compete (membrane tension stiffens, thinning softens); measured at
     level 0, lambda = 1.15 on the outer wall: F* 0.304 vs 0.306 N, d* 0.47 vs 0.37 mm."""
     import numpy as np
 
-    from fem.contact import AxisymmetricNeedleProblem
+    from fem.needle.contact import AxisymmetricNeedleProblem
 
     tense = _event("outer_wall", grade="pacss-0", prestretch_outer_wall=1.15)
     assert tense["prestretch_ramp"]["converged"] and tense["prestretch"] == 1.15
     _punctured(tense)
     # The rim displacement is the one imposed.
-    from fem.hyperelastic import DisplacementBC
-    from fem.puncture import _materials
+    from fem.needle.puncture import _materials
+    from fem.solid.hyperelastic import DisplacementBC
     from meshes.disc import load_layered_disc
 
     case = PunctureCase(grade="pacss-0", mesh_level=0)
@@ -248,9 +250,9 @@ def test_kind_starts_from_the_balloon_state(tmp_path, monkeypatch):
     """The puncture kind reads the balloon kind's path state from the case folder and hands
     each event its in-plane stretch; without the file (or with prestress = "none") it starts
     stress-free."""
-    import fem.puncture
-    from fem.prestress import PATH_STATE_FILE, PathState, write_path_state
-    from fem.puncture_kind import run_puncture
+    import fem.needle.puncture
+    from fem.balloon.prestress import PATH_STATE_FILE, PathState, write_path_state
+    from studies.kinds.puncture import run_puncture
 
     seen = []
 
@@ -261,7 +263,7 @@ def test_kind_starts_from_the_balloon_state(tmp_path, monkeypatch):
               "prestretch": case.prestretch_outer_wall}
         return {"events": {"outer_wall": ev}}
 
-    monkeypatch.setattr(fem.puncture, "solve_puncture", fake)
+    monkeypatch.setattr(fem.needle.puncture, "solve_puncture", fake)
     params = {"puncture": {"events": ["outer_wall"]}}
     out = run_puncture(params, MPI.COMM_SELF, tmp_path)
     assert out["prestress_source"] == "none" and seen[-1].prestretch_outer_wall == 1.0
@@ -293,7 +295,7 @@ def test_ranks_agree_on_the_puncture_force(verification):
         world = solve_event(case, event, MPI.COMM_WORLD)["puncture_force_N"]
         alone = solve_event(case, event, MPI.COMM_SELF)["puncture_force_N"]
         if MPI.COMM_WORLD.size > 1:
-            verification.record(solver="fem.puncture", name=f"F* ({event}): ranks vs serial",
+            verification.record(solver="fem.needle.puncture", name=f"F* ({event}): ranks vs serial",
                                 reference="serial solve", expected=alone, computed=world,
                                 error=world / alone - 1.0, tolerance=1e-5)
         assert world == pytest.approx(alone, rel=1e-5)
@@ -301,8 +303,8 @@ def test_ranks_agree_on_the_puncture_force(verification):
 
 def test_cli_puncture_from_a_balloon_state(tmp_path, monkeypatch, capsys):
     """``nre solve puncture --balloon-state FILE`` starts the events from that state."""
-    import fem.puncture
-    from fem.prestress import PathState, write_path_state
+    import fem.needle.puncture
+    from fem.balloon.prestress import PathState, write_path_state
     from studies.cli import main
 
     seen = []
@@ -314,7 +316,7 @@ def test_cli_puncture_from_a_balloon_state(tmp_path, monkeypatch, capsys):
               "prestretch": case.prestretch_outer_wall}
         return {"events": {"outer_wall": ev, "flap": {**ev, "prestretch": case.prestretch_flap}}}
 
-    monkeypatch.setattr(fem.puncture, "solve_puncture", fake)
+    monkeypatch.setattr(fem.needle.puncture, "solve_puncture", fake)
     state = tmp_path / "state.json"
     write_path_state(PathState(pressure_atm=6.0, axial_stretch=1.0, outer_wall_hoop_stretch=1.21,
                                outer_wall_thickness_stretch=0.8, flap_hoop_stretch=1.44,
@@ -335,7 +337,7 @@ def test_friction_raises_the_puncture_force():
     0), and the study field reaches the solver."""
     import dataclasses
 
-    from fem.puncture_kind import case_from_params
+    from studies.kinds.puncture import case_from_params
 
     base = PunctureCase(events=("outer_wall",), mesh_level=0)
     rubbing = dataclasses.replace(base, contact=dataclasses.replace(

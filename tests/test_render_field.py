@@ -1,4 +1,4 @@
-"""render_field on fields written by DOLFINx itself (XDMF as fem.solid_output writes it, and
+"""render_field on fields written by DOLFINx itself (XDMF as fem.solid.output writes it, and
 VTK .pvd): the values read back are the ones written, and the PNG shows a coloured field."""
 
 from __future__ import annotations

@@ -99,9 +99,9 @@ def test_report_of_a_synthetic_study(tmp_path, capsys, monkeypatch):
         "results": {"puncture": {"flap_puncture_force_N": 123.0}}, "provenance": {}}))
     (root / "verification.json").write_text(json.dumps({
         "format": "nre-verification/1", "generated": "2026-01-01", "checks": [
-            {"solver": "fem.hyperelastic", "name": "Lame cylinder", "expected": 1.0,
+            {"solver": "fem.solid.hyperelastic", "name": "Lame cylinder", "expected": 1.0,
              "computed": 1.001, "error": 1e-3, "tolerance": 1e-2, "passed": True},
-            {"solver": "fem.membrane", "name": "membrane law", "error": 0.2,
+            {"solver": "fem.balloon.membrane", "name": "membrane law", "error": 0.2,
              "tolerance": 0.01, "passed": True}]}))
     result = write_report(root)
     page = html_path.read_text()

@@ -1,6 +1,7 @@
 """Balloon film rupture (Folias tear criterion, film puncture force) and device feasibility.
 
-Pure closed forms (:mod:`fem.rupture`, :mod:`fem.feasibility`), checked against numbers computed
+Pure closed forms (:mod:`fem.closed_form.rupture`, :mod:`fem.closed_form.feasibility`), checked
+against numbers computed
 here by hand, a finite-difference solve of the pre-tensioned membrane and a nonlinear
 (Foeppl-Hencky) membrane solve; and the ``puncture`` kind's new columns from a canned solve.
 The physics checks are marked ``mpi``: they run on every rank and must agree.
@@ -18,8 +19,8 @@ from mpi4py import MPI
 from scipy.integrate import cumulative_trapezoid, solve_bvp
 from scipy.linalg import solve_banded
 
-from fem.feasibility import NeedleColumn, ReentryDevice, assess_feasibility
-from fem.rupture import (
+from fem.closed_form.feasibility import NeedleColumn, ReentryDevice, assess_feasibility
+from fem.closed_form.rupture import (
     ATM_MPA,
     FOLIAS_LAMBDA_MAX,
     FilmRupture,
@@ -40,7 +41,7 @@ def test_euler_load_of_18G_needle(verification):
     inertia = math.pi * (od**4 - idia**4) / 64.0  # 0.103491 mm^4
     expected = math.pi**2 * e_mod * inertia / length**2
     needle = NeedleColumn.from_gauge(18)
-    verification.record(solver="fem.feasibility", name="Euler load of an 18 G needle",
+    verification.record(solver="fem.closed_form.feasibility", name="Euler load of an 18 G needle",
                         reference="pi^2 E I / (K L)^2 (DOMAIN.md sec. 7)", expected=expected,
                         computed=needle.euler_load_N,
                         error=needle.euler_load_N / expected - 1.0, tolerance=1e-12)
@@ -116,7 +117,8 @@ def test_stress_intensity_hand_case(verification):
     m = math.sqrt(1 + 1.255 * lam**2 - 0.0135 * lam**4)  # 2.9214
     k = m * sigma * math.sqrt(math.pi * a) / math.sqrt(1000.0)  # MPa*sqrt(m)
     res = balloon_rupture(6.0, a)
-    verification.record(solver="fem.rupture", name="Folias K of a needle hole (6 atm, 25 um)",
+    verification.record(solver="fem.closed_form.rupture",
+                        name="Folias K of a needle hole (6 atm, 25 um)",
                         reference="hand computation (DOMAIN.md sec. 6)", expected=k,
                         computed=res["K_MPa_sqrt_m"], error=res["K_MPa_sqrt_m"] / k - 1.0,
                         tolerance=1e-12)
@@ -186,7 +188,7 @@ def test_film_force_law_matches_numerical_membrane(verification):
     assert tension == pytest.approx(6 * ATM_MPA * 2.5 / math.sqrt(2.0), rel=1e-12)
     law = 2 * math.pi * tension / math.log(big_r / A18)  # N/mm
     k_num = _fd_membrane_force(tension, 0.1, A18, big_r, 400) / 0.1
-    verification.record(solver="fem.rupture", name="film puncture: membrane stiffness",
+    verification.record(solver="fem.closed_form.rupture", name="film puncture: membrane stiffness",
                         reference="finite-difference pre-tensioned membrane", expected=k_num,
                         computed=law, error=law / k_num - 1.0, tolerance=1e-2)
     assert k_num == pytest.approx(law, rel=1e-2)
@@ -261,7 +263,7 @@ def test_modules_are_pure_python():
     import subprocess
     import sys
 
-    code = ("import sys, fem.rupture, fem.feasibility; "
+    code = ("import sys, fem.closed_form.rupture, fem.closed_form.feasibility; "
             "print(sorted(m for m in ('dolfinx', 'ufl', 'petsc4py', 'gmsh', 'scipy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -300,14 +302,14 @@ def _event(status: str, force: float) -> dict:
 
 
 def _run_kind(monkeypatch, tmp, flap: dict, **base) -> dict:
-    import fem.puncture
-    from fem.puncture_kind import run_puncture
+    import fem.needle.puncture
     from studies.kinds import load_kind_modules
+    from studies.kinds.puncture import run_puncture
     from studies.schema import SCHEMA
 
     load_kind_modules()
     record = {"events": {"outer_wall": _event("punctured", 0.5), "flap": flap}}
-    monkeypatch.setattr(fem.puncture, "solve_puncture", lambda case, comm, outdir: record)
+    monkeypatch.setattr(fem.needle.puncture, "solve_puncture", lambda case, comm, outdir: record)
     issues: list = []
     params = SCHEMA.resolve(base, "base", issues)
     assert not issues, issues
@@ -357,8 +359,8 @@ def test_kind_columns_from_canned_solve(monkeypatch, shared_tmp):
 
 
 def test_cli_summary_lines(monkeypatch, shared_tmp):
-    from fem.cli import puncture_summary
     from studies.schema import SCHEMA
+    from studies.solve_cli import puncture_summary
 
     out = _run_kind(monkeypatch, shared_tmp, _event("failed", math.nan))
     lines = puncture_summary(out, SCHEMA.resolve({}, "base", []))

@@ -8,7 +8,7 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 import pytest
 
-from studies.selftest import run_selftest
+from studies.kinds.selftest import run_selftest
 from studies.store import ResultStore
 from studies.study import load_study_text
 from studies.worker import run_worker

@@ -31,8 +31,8 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
-from fem.materials import KPA_MPa, material_by_name
+from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+from fem.solid.materials import KPA_MPa, material_by_name
 from tests.tube_meshes import quarter_tube
 
 RADII = (0.71, 0.97, 1.10)
@@ -95,7 +95,7 @@ def test_hgo_two_layer_inflation(comm, verification):
         curve.append((p_kpa, RADII[0] + problem.mean_radial_displacement("inner")))
     refs = [reference_radius(p_kpa * KPA_MPa) for p_kpa, _ in curve]
     for (p_kpa, r_fe), r_ref in zip(curve, refs, strict=True):
-        verification.record(solver="fem.hyperelastic",
+        verification.record(solver="fem.solid.hyperelastic",
                             name=f"HGO two-layer artery, lambda_z 1.5: r_i at {p_kpa:g} kPa",
                             reference="semi-analytic inflation-extension (HGO 2000 sec. 5)",
                             expected=r_ref, computed=r_fe, error=r_fe / r_ref - 1.0,
@@ -106,7 +106,7 @@ def test_hgo_two_layer_inflation(comm, verification):
     slope_high = (curve[3][0] - curve[2][0]) / (curve[3][1] - curve[2][1])
     ref_ratio = ((PRESSURES_KPA[2] - PRESSURES_KPA[1]) / (refs[3] - refs[2])
                  / (PRESSURES_KPA[0] / (refs[1] - refs[0])))
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="HGO stiffening: slope dP/dr_i 8-16 kPa over 0-1 kPa > 10",
                         reference="semi-analytic ratio (expected)", expected=ref_ratio,
                         computed=slope_high / slope_low, passed=slope_high > 10 * slope_low)

@@ -18,9 +18,9 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
-from fem.materials import CompressibleNeoHookean, calcium
-from fem.solid_output import boundary_mean, cauchy_stress, hoop_direction, region_stress_summary
+from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+from fem.solid.materials import CompressibleNeoHookean, calcium
+from fem.solid.output import boundary_mean, cauchy_stress, hoop_direction, region_stress_summary
 from tests.tube_meshes import quarter_tube
 
 A_MM, B_MM = 2.5, 3.45
@@ -75,7 +75,7 @@ def test_lame_within_one_percent(comm, verification):
                "hoop stress at r_i": (hoop_inner, A + B / A_MM**2),
                "wall-mean hoop stress": (summary.mean_hoop_MPa, mean_hoop)}
     for what, (fe, exact) in figures.items():
-        verification.record(solver="fem.hyperelastic", name=f"Lame thick cylinder: {what}",
+        verification.record(solver="fem.solid.hyperelastic", name=f"Lame thick cylinder: {what}",
                             reference="Lame closed form (DOMAIN.md sec. 7)", expected=exact,
                             computed=fe, error=fe / exact - 1.0, tolerance=1e-2)
     for fe, exact in figures.values():
@@ -109,7 +109,7 @@ def test_lame_convergence_order(comm, formulation, degree, geometry_order, expec
     orders = [math.log(errors[i] / errors[i + 1]) / math.log(sizes[i] / sizes[i + 1])
               for i in range(len(sizes) - 1)]
     worst = max(orders, key=lambda o: abs(o - expected_order))
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name=f"Lame thick cylinder: L2 order of u, {formulation} P{degree}, "
                              f"geometry order {geometry_order} (h 0.2-0.05 mm)",
                         reference=f"expected order {expected_order:g}", expected=expected_order,
@@ -169,7 +169,7 @@ def test_calcium_layer_small_strain(comm, calcium_MPa, verification):
     figures = {"inner radial displacement": (problem.mean_radial_displacement("inner"), u_a),
                "calcium mean hoop stress": (summary.mean_hoop_MPa, mean_hoop)}
     for what, (fe, exact) in figures.items():
-        verification.record(solver="fem.hyperelastic",
+        verification.record(solver="fem.solid.hyperelastic",
                             name=f"calcium sheet {calcium_MPa:g} MPa in tissue: {what}",
                             reference="compound-cylinder closed form", expected=exact,
                             computed=fe, error=fe / exact - 1.0, tolerance=1e-3)
@@ -190,7 +190,7 @@ def test_gamg_matches_mumps(comm, verification):
         results[solver] = (problem.mean_radial_displacement("inner"),
                            problem.history[-1].linear_iterations,
                            problem.history[-1].newton_iterations)
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="GMRES+GAMG vs MUMPS: Lame inner radial displacement",
                         reference="direct solve (MUMPS)", expected=results["mumps"][0],
                         computed=results["gamg"][0],

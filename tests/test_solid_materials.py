@@ -1,4 +1,4 @@
-"""Unit tests of fem.materials: validation, named sets, and stresses at a homogeneous F."""
+"""Unit tests of fem.solid.materials: validation, named sets, and stresses at a homogeneous F."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from fem.materials import (
+from fem.solid.materials import (
     ATM_MPa,
     CompressibleNeoHookean,
     HolzapfelGasserOgden,

@@ -16,8 +16,8 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 import pytest
 from mpi4py import MPI
 
-from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
-from fem.materials import NearlyIncompressibleNeoHookean
+from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+from fem.solid.materials import NearlyIncompressibleNeoHookean
 from tests.tube_meshes import quarter_tube
 
 MU, R_I, R_O = 0.24, 2.5, 3.45
@@ -64,11 +64,11 @@ def test_incompressible_tube_matches_closed_form(comm, verification):
     mat = NearlyIncompressibleNeoHookean(mu_MPa=MU)
     problem, result, r_i = inflate(comm, mat, SolverOptions(), p)
     assert result.converged, result.failure
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="incompressible neo-Hookean tube: pressure at FE r_i (3.0 mm)",
                         reference=REFERENCE, expected=p, computed=closed_form_pressure(r_i),
                         error=closed_form_pressure(r_i) / p - 1.0, tolerance=1e-2)
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="incompressible neo-Hookean tube: inner radial displacement",
                         reference=REFERENCE, expected=R_TARGET - R_I, computed=r_i - R_I,
                         error=(r_i - R_TARGET) / (R_TARGET - R_I), tolerance=1e-2)
@@ -77,7 +77,7 @@ def test_incompressible_tube_matches_closed_form(comm, verification):
     if comm.size > 1:
         _, serial_result, r_serial = inflate(MPI.COMM_SELF, mat, SolverOptions(), p)
         assert serial_result.converged
-        verification.record(solver="fem.hyperelastic",
+        verification.record(solver="fem.solid.hyperelastic",
                             name="incompressible neo-Hookean tube: r_i, ranks vs one rank",
                             reference="same problem on COMM_SELF", expected=r_serial,
                             computed=r_i, error=r_i / r_serial - 1.0, tolerance=1e-8)
@@ -97,7 +97,7 @@ def test_mixed_does_not_lock_but_p1_does(comm, verification):
     mat = NearlyIncompressibleNeoHookean(mu_MPa=MU, bulk_modulus_MPa=5000 * MU)
     _, res_mixed, r_mixed = inflate(comm, mat, SolverOptions(), p, order=1)
     assert res_mixed.converged, res_mixed.failure
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="locking: mixed P2-P1, K/mu = 5000, pressure at FE r_i",
                         reference=REFERENCE, expected=p, computed=closed_form_pressure(r_mixed),
                         error=closed_form_pressure(r_mixed) / p - 1.0, tolerance=1e-2)
@@ -106,7 +106,7 @@ def test_mixed_does_not_lock_but_p1_does(comm, verification):
     _, res_p1, r_p1 = inflate(comm, mat, p1, p, order=1)
     assert res_p1.converged, res_p1.failure
     # a check that the test can see locking at all: P1 must stay well short of the answer
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="locking: plain P1, K/mu = 5000, locks (u_r < 85 % of closed form)",
                         reference=REFERENCE, expected=R_TARGET - R_I, computed=r_p1 - R_I,
                         passed=(r_p1 - R_I) < 0.85 * (R_TARGET - R_I)
@@ -127,7 +127,7 @@ def test_failed_step_is_retried_with_smaller_step(comm, verification):
     assert result.converged, result.failure
     assert not result.steps[0].converged
     assert result.steps[0].snes_reason < 0
-    verification.record(solver="fem.hyperelastic",
+    verification.record(solver="fem.solid.hyperelastic",
                         name="neo-Hookean tube at 0.07 MPa (r_i ~ 3.9 mm) after step retries",
                         reference=REFERENCE, expected=p, computed=closed_form_pressure(r_i),
                         error=closed_form_pressure(r_i) / p - 1.0, tolerance=1e-2)

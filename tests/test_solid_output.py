@@ -22,9 +22,9 @@ from mpi4py import MPI
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-from fem.hyperelastic import HyperelasticProblem, SolverOptions
-from fem.materials import NearlyIncompressibleNeoHookean
-from fem.solid_output import region_stress_summary, stress_fields, write_fields
+from fem.solid.hyperelastic import HyperelasticProblem, SolverOptions
+from fem.solid.materials import NearlyIncompressibleNeoHookean
+from fem.solid.output import region_stress_summary, stress_fields, write_fields
 from tests.tube_meshes import quarter_tube
 
 MU = 0.24

@@ -4,7 +4,7 @@ A closed-form or convergence test records what it compares beside its assertion:
 
     def test_lame(comm, verification):
         ...
-        verification.record(solver="fem.hyperelastic", name="Lame: u_r at r_i",
+        verification.record(solver="fem.solid.hyperelastic", name="Lame: u_r at r_i",
                             reference="closed form (DOMAIN.md sec. 7)", expected=u_a,
                             computed=u_fe, error=u_fe / u_a - 1.0, tolerance=1e-2)
         assert u_fe == pytest.approx(u_a, rel=1e-2)
@@ -77,7 +77,7 @@ class VerificationRecorder:
         """Record one comparison of a solver with its reference.
 
         Args:
-            solver: Module checked (``fem.hyperelastic``, ``meshes.build``...).
+            solver: Module checked (``fem.solid.hyperelastic``, ``meshes.build``...).
             name: What is checked, unique per solver (include the parameters of a case).
             reference: What the value is compared with (closed form, converged answer...).
             error: Measured error, signed or not (relative unless ``error_kind`` says else).

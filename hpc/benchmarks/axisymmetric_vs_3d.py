@@ -3,7 +3,7 @@
 Run: ``python -m hpc.benchmarks.axisymmetric_vs_3d [options]`` (``--help``), under ``mpirun``
 too. The wall is the PACSS-0 outer wall (adventitia 0.35 mm over media 0.6 mm, neo-Hookean,
 clamped rim, far face on the 6 atm balloon support), disc radius ``--radius-factor`` needle
-diameters; :mod:`fem.wall_indentation` solves it in both models. Prints, per depth, the force
+diameters; :mod:`fem.needle.indentation` solves it in both models. Prints, per depth, the force
 of each model and the relative difference of the 3-D force, then the mesh sizes, sizes and
 wall times.
 
@@ -34,8 +34,8 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 from mpi4py import MPI
 
-from fem.puncture import PunctureCase
-from fem.wall_indentation import IndentationSpec, solve_indentation
+from fem.needle.indentation import IndentationSpec, solve_indentation
+from fem.needle.puncture import PunctureCase
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -155,13 +155,13 @@ def run_case(comm: MPI.Comm, *, study: str, index: int = 0, kinds: list[str] | N
 PHASES = (
     ("mesh load", "meshes.io", "_load"),
     ("disc mesh", "meshes.disc", "load_layered_disc"),
-    ("problem set-up (forms, spaces, sparsity)", "fem.hyperelastic",
+    ("problem set-up (forms, spaces, sparsity)", "fem.solid.hyperelastic",
      "HyperelasticProblem.__init__"),
-    ("stress summary", "fem.balloon", "region_stress_summary"),
-    ("stress fields", "fem.balloon", "stress_fields"),
-    ("rupture indicators", "fem.balloon", "BalloonProblem.rupture_indicators"),
-    ("writing fields", "fem.balloon", "write_fields"),
-    ("writing contact pressure", "fem.contact",
+    ("stress summary", "fem.balloon.problem", "region_stress_summary"),
+    ("stress fields", "fem.balloon.problem", "stress_fields"),
+    ("rupture indicators", "fem.balloon.problem", "BalloonProblem.rupture_indicators"),
+    ("writing fields", "fem.balloon.problem", "write_fields"),
+    ("writing contact pressure", "fem.needle.contact",
      "AxisymmetricNeedleProblem.write_contact_pressure"),
 )
 

@@ -2,25 +2,29 @@
 
 * :func:`artery_linear`: **the artery's linearised solve**. The 3-D artery segment of a study
   (:func:`meshes.load_artery_mesh`, filled true lumen, grade ``pacss-1``), its wall materials
-  (:class:`fem.balloon.WallMaterials`: neo-Hookean intima, HGO media and adventitia with their
+  (:class:`fem.balloon.problem.WallMaterials`: neo-Hookean intima, HGO media and adventitia with
+  their
   fibre directions, calcium, soft lumen fill), the follower pressure on the channel, plane
-  axial ends and the pin constraints, i.e. :class:`fem.hyperelastic.HyperelasticProblem` as
-  :class:`fem.balloon.BalloonProblem` builds it for ``geometry="3d"``, but in the displacement
+  axial ends and the pin constraints, i.e. :class:`fem.solid.hyperelastic.HyperelasticProblem` as
+  :class:`fem.balloon.problem.BalloonProblem` builds it for ``geometry="3d"``, but in the
+  displacement
   formulation with P1 and our GAMG option (GMRES + AMG with the rigid-body near-nullspace;
   the mixed u-p form needs MUMPS), ``ksp_rtol`` 1e-8 as the baseline. One Newton step from
   the stress-free state (SNES ``ksponly``) under 0.01 atm: the tangent there is the linear
   elastic operator, so this is exactly one linear solve through our code path (assembly of
   residual and tangent, AMG set-up, Krylov).
 * :func:`balloon_newton`: Newton solves of the balloon problem on the plane-strain section
-  (:class:`fem.balloon.BalloonProblem`, mixed Taylor-Hood u-p with one pressure field per
+  (:class:`fem.balloon.problem.BalloonProblem`, mixed Taylor-Hood u-p with one pressure field per
   region, MUMPS): the axial pre-stretch ramp, then the wall under 0.5 atm of balloon contact
-  pressure, as :meth:`~fem.balloon.BalloonProblem.equilibrate` does it per trial (the default
+  pressure, as :meth:`~fem.balloon.problem.BalloonProblem.equilibrate` does it per trial (the
+  default
   study's 2 atm case settles at about 0.3 atm of contact; 1 atm passed the wall's limit point
   at 0.75 atm on the 11k-DOF section, measured).
 * :func:`puncture_step`: the outer-wall puncture event of the default study
-  (:func:`fem.puncture.solve_event`; hemispherical 18 G tip, 2 atm balloon backing, crack width
+  (:func:`fem.needle.puncture.solve_event`; hemispherical 18 G tip, 2 atm balloon backing, crack
+  width
   OD/4), reported per needle step.
-* :func:`hertz_contact`: our contact solver (:class:`fem.contact.AxisymmetricNeedleProblem`:
+* :func:`hertz_contact`: our contact solver (:class:`fem.needle.contact.AxisymmetricNeedleProblem`:
   penalty + augmented Lagrangian, MUMPS) on the Hertz problem of
   :func:`hpc.benchmarks.baselines.hertz_penalty`, same mesh, same load steps.
 """
@@ -59,7 +63,7 @@ def artery_linear(comm: MPI.Comm, scale: float, *, calcium_modulus_MPa: float | 
     Each repeat builds the problem afresh (its AMG hierarchy is set up again, as in the
     baseline); the fastest repeat is reported.
     """
-    from fem.balloon import WallMaterials, layer_hoop_direction
+    from fem.balloon.problem import WallMaterials, layer_hoop_direction
     from meshes import CrossSection
     from meshes.io import load_artery_mesh
 
@@ -90,7 +94,7 @@ def _linearised_solve(comm: MPI.Comm, repeats: int, *args, **kwargs) -> tuple[in
     P1 displacement, our GAMG option, ``ksp_rtol`` 1e-8; quadrature degree 2 (the strain of
     P1 is constant per cell, 2 follows the fibre directions' variation over it).
     """
-    from fem.hyperelastic import HyperelasticProblem, SolverOptions
+    from fem.solid.hyperelastic import HyperelasticProblem, SolverOptions
 
     options = SolverOptions(formulation="displacement", displacement_degree=1,
                             linear_solver="gamg", ksp_rtol=1e-8, quadrature_degree=2,
@@ -139,8 +143,8 @@ def box_linear(comm: MPI.Comm, target_dofs: int, *, repeats: int = 2) -> dict:
     """
     import dolfinx
 
-    from fem.hyperelastic import DisplacementBC
-    from fem.materials import CompressibleNeoHookean
+    from fem.solid.hyperelastic import DisplacementBC
+    from fem.solid.materials import CompressibleNeoHookean
     from hpc.benchmarks.baselines import cube_cells_for
 
     n = cube_cells_for(target_dofs, 1, 3)
@@ -162,7 +166,7 @@ def box_linear(comm: MPI.Comm, target_dofs: int, *, repeats: int = 2) -> dict:
 def balloon_newton(comm: MPI.Comm, scale: float, *, contact_pressure_atm: float = 0.5,
                    cache_dir=None) -> dict:
     """Newton solves of the balloon problem's wall on the section (module docstring)."""
-    from fem.balloon import BalloonCase, BalloonProblem
+    from fem.balloon.problem import BalloonCase, BalloonProblem
 
     spec = artery_spec(scale, grade="pacss-0")
     with Stopwatch(comm) as t_setup:
@@ -196,7 +200,7 @@ def puncture_step(comm: MPI.Comm, level: int) -> dict:
     event (disc mesh, problem construction, records); ``contact_s`` the insertion time outside
     Newton (gap, Uzawa updates, force).
     """
-    from fem.puncture import PunctureCase, PunctureCriterion, solve_event
+    from fem.needle.puncture import PunctureCase, PunctureCriterion, solve_event
 
     case = PunctureCase(tip="spherical", grade="pacss-0", mesh_level=level,
                         events=("outer_wall",), balloon_pressure_atm=2.0,
@@ -227,10 +231,10 @@ def _timed_insert(sink: list[float], problems: list):
     """Record the wall time of every ``AxisymmetricNeedleProblem.insert`` call in ``sink`` and
     the problem in ``problems`` (to free it afterwards).
 
-    :func:`fem.puncture.solve_event` builds its problem inside; timing the insertion there
+    :func:`fem.needle.puncture.solve_event` builds its problem inside; timing the insertion there
     needs this probe (the method is restored on exit).
     """
-    from fem.contact import AxisymmetricNeedleProblem
+    from fem.needle.contact import AxisymmetricNeedleProblem
 
     original = AxisymmetricNeedleProblem.insert
 
@@ -272,10 +276,10 @@ def hertz_contact(comm: MPI.Comm, fine_mm: float, *, depth_mm: float, sphere_rad
     """Our contact solver on the Hertz problem of
     :func:`~hpc.benchmarks.baselines.hertz_penalty` (``linear_solver="gamg"``: the same with
     our GMRES + AMG option instead of MUMPS, a diagnostic)."""
-    from fem.contact import AxisymmetricNeedleProblem, ContactSettings
-    from fem.hyperelastic import DisplacementBC, SolverOptions
-    from fem.materials import CompressibleNeoHookean
-    from fem.needle import Needle
+    from fem.needle.contact import AxisymmetricNeedleProblem, ContactSettings
+    from fem.needle.geometry import Needle
+    from fem.solid.hyperelastic import DisplacementBC, SolverOptions
+    from fem.solid.materials import CompressibleNeoHookean
     from hpc.benchmarks.baselines import disc_spec, hertz_force
     from meshes.disc import load_layered_disc
 
@@ -321,8 +325,8 @@ def artery_variants(comm: MPI.Comm, scale: float, *, cache_dir=None) -> list[dic
     isotropic compressible material everywhere (nu 0.3, then nu 0.49: the tissue's bulk/shear
     ratio of 50), the wall materials without calcium contrast, and the wall with 1 GPa calcium.
     """
-    from fem.balloon import WallMaterials, layer_hoop_direction
-    from fem.materials import CompressibleNeoHookean
+    from fem.balloon.problem import WallMaterials, layer_hoop_direction
+    from fem.solid.materials import CompressibleNeoHookean
     from meshes import CrossSection
     from meshes.io import load_artery_mesh
 
@@ -358,8 +362,8 @@ def box_newton(comm: MPI.Comm, target_dofs: int, *, formulation: str = "displace
     """
     import dolfinx
 
-    from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
-    from fem.materials import CompressibleNeoHookean
+    from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+    from fem.solid.materials import CompressibleNeoHookean
     from hpc.benchmarks.baselines import cube_cells_for
 
     n = cube_cells_for(target_dofs, 2, 2)

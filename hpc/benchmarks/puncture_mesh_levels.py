@@ -2,7 +2,7 @@
 
 Run: ``python -m hpc.benchmarks.puncture_mesh_levels [levels...]``. Prints one line
 per level (cells, status, F*, d*, wall time) and the change between the two finest levels, for
-the default puncture case (:class:`fem.puncture.PunctureCase` defaults: 18 G lancet, PACSS 3,
+the default puncture case (:class:`fem.needle.puncture.PunctureCase` defaults: 18 G lancet, PACSS 3,
 6 atm, default fracture energies; outer wall and flap).
 """
 
@@ -15,7 +15,7 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 from mpi4py import MPI
 
-from fem.puncture import PunctureCase, solve_event
+from fem.needle.puncture import PunctureCase, solve_event
 
 
 def main(levels: list[int]) -> None:

@@ -3,7 +3,8 @@
 Two models share one contact machinery (:class:`NeedleContactProblem`):
 
 * **3-D** (:class:`NeedleContactProblem`): a tetrahedral mesh, ``F = I + grad u``, the needle's
-  exact 3-D signed distance (:meth:`fem.needle.Needle.distance`, the true lancet bevel included),
+  exact 3-D signed distance (:meth:`fem.needle.geometry.Needle.distance`, the true lancet bevel
+  included),
   every integral with weight 1. A symmetric sector of the body (a quarter disc for a revolved
   tip, a half disc for a lancet bevel) carries ``symmetry_copies`` > 1: the needle force, the
   contact area and the energy are those of the whole body.
@@ -14,19 +15,21 @@ Two models share one contact machinery (:class:`NeedleContactProblem`):
       F = [[1 + du_r/dr, du_r/dz, 0], [du_z/dr, 1 + du_z/dz, 0], [0, 0, 1 + u_r / r]],
 
   every integral carries the weight ``2 pi r`` of the reference configuration, and a lancet is
-  replaced by a cone of its bevel angle (:meth:`fem.needle.Needle.axisymmetric`). The subclass
+  replaced by a cone of its bevel angle (:meth:`fem.needle.geometry.Needle.axisymmetric`). The
+  subclass
   overrides only these geometry hooks. ``tests/test_contact_3d.py`` checks it against the
   3-D model (18 G hemisphere on the balloon-backed outer wall: forces within 0.4 % at
   0.05-0.2 mm; :mod:`hpc.benchmarks.axisymmetric_vs_3d` prints the comparison).
 
 The material models, the mixed u-p (Taylor-Hood) formulation, the per-region pressures and the
-Newton/SNES machinery are those of :class:`fem.hyperelastic.HyperelasticProblem` (subclassed
+Newton/SNES machinery are those of :class:`fem.solid.hyperelastic.HyperelasticProblem` (subclassed
 here: the deformation gradient and the measure change, the contact terms are added).
 
 Contact: penalty plus augmented Lagrangian (Uzawa)
 ---------------------------------------------------
 The gap is the needle's exact signed distance evaluated at the deformed position,
-``g = S(X + u; d)`` (:mod:`fem.needle`), with ``d`` the needle advance. The contact energy per
+``g = S(X + u; d)`` (:mod:`fem.needle.geometry`),
+        with ``d`` the needle advance. The contact energy per
 reference area is
 
     psi_c = ( <lambda - eps g>_+^2 - lambda^2 ) / (2 eps),
@@ -93,9 +96,9 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
-from fem.materials import Material, check_range
-from fem.needle import Needle, ufl_ops
+from fem.needle.geometry import Needle, ufl_ops
+from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
+from fem.solid.materials import Material, check_range
 
 _FLOOR_REASONS = (-6, -5)  # PETSc SNES_DIVERGED_LINE_SEARCH, SNES_DIVERGED_MAX_IT
 
@@ -253,7 +256,7 @@ class NeedleContactProblem(HyperelasticProblem):
 
     Args:
         mesh, cell_tags, facet_tags, regions, boundaries, materials, pressure_boundaries,
-            displacement_bcs, options, name: as :class:`fem.hyperelastic.HyperelasticProblem`
+            displacement_bcs, options, name: as :class:`fem.solid.hyperelastic.HyperelasticProblem`
             (3-D mesh, mm). ``pressure_boundaries`` carry a follower pressure (set with
             :meth:`ramp`).
         needle: the rigid needle, with its own axis and entry point in the mesh's frame (for
@@ -379,7 +382,7 @@ class NeedleContactProblem(HyperelasticProblem):
 
     def prestretch(self, stretch: float):
         """Ramp the rim to the in-plane pre-stretch ``stretch`` (adaptive steps, as a pressure
-        ramp; returns the :class:`fem.hyperelastic.RampResult`)."""
+        ramp; returns the :class:`fem.solid.hyperelastic.RampResult`)."""
         if not self._rim_g:
             raise ValueError("prestretch needs prestretch_boundary")
         check_range("stretch", stretch, 0.5, 3.0)
@@ -809,7 +812,7 @@ class AxisymmetricNeedleProblem(NeedleContactProblem):
 
     Args:
         mesh, cell_tags, facet_tags, regions, boundaries, materials, pressure_boundaries,
-            displacement_bcs, options, name: as :class:`fem.hyperelastic.HyperelasticProblem`
+            displacement_bcs, options, name: as :class:`fem.solid.hyperelastic.HyperelasticProblem`
             (2-D mesh in the (r, z) half-plane, r >= 0). ``pressure_boundaries`` carry a
             follower pressure (set with :meth:`ramp`), here weighted by ``2 pi r``.
         needle: the rigid needle; its axis is the mesh's r = 0 line, moving towards -z, its

@@ -1,4 +1,4 @@
-"""Stresses and fields from a solved :class:`fem.hyperelastic.HyperelasticProblem`.
+"""Stresses and fields from a solved :class:`fem.solid.hyperelastic.HyperelasticProblem`.
 
 * :func:`cauchy_stress` - the 3x3 Cauchy stress (MPa) of a region as a UFL expression;
 * :func:`region_stress_summary` - per region: deformed volume, volume-averaged and peak
@@ -25,7 +25,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.hyperelastic import HyperelasticProblem
+from fem.solid.hyperelastic import HyperelasticProblem
 
 
 @dataclass(frozen=True, slots=True)

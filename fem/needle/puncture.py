@@ -3,11 +3,13 @@
 The reduced model (why it is affordable)
 ----------------------------------------
 A study has hundreds of cases, so each puncture event is solved on an axisymmetric layered disc
-(:mod:`meshes.disc`, :mod:`fem.contact`): the needle meets a locally flat layered wall head-on,
+(:mod:`meshes.disc`, :mod:`fem.needle.contact`): the needle meets a locally flat layered wall
+head-on,
 the disc radius is ``disc_radius_factor`` needle diameters, the outer edge is clamped or on
 rollers. Layers and thicknesses come from :class:`meshes.ArterySpec` and the calcification
 (:func:`meshes.calcification_for_grade`); calcium is on the needle path when the sheet faces it.
-A lancet tip is modelled as a cone of its bevel angle (:meth:`fem.needle.Needle.axisymmetric`).
+A lancet tip is modelled as a cone of its bevel angle
+(:meth:`fem.needle.geometry.Needle.axisymmetric`).
 Not modelled: the wall's curvature, the oblique entry angle, the 3-D bevel (compared with a
 3-D model below, "Known limits").
 
@@ -15,7 +17,7 @@ Events (the needle path, DOMAIN.md section 1)
 ---------------------------------------------
 * ``"outer_wall"``: adventitia over media (over a medial calcium sheet if the calcification
   layer is ``"media"``), needle from the adventitia side. The pressurised balloon is behind the
-  media: a pressure-limited support on the far face (:mod:`fem.contact`) that holds the wall
+  media: a pressure-limited support on the far face (:mod:`fem.needle.contact`) that holds the wall
   where it is until the balloon pressure ``p`` is reached, then gives way at ``p``.
 * ``"flap"``: the intimal flap, intima over its calcium sheet (intimal calcification), needle
   from the channel side after passing the balloon. The balloon pressure acts on the flap's
@@ -34,7 +36,7 @@ Pre-stressed start (the balloon problem's state)
 ------------------------------------------------
 ``prestretch_outer_wall`` / ``prestretch_flap`` are the in-plane stretches of the layers where
 the needle crosses them, measured on the balloon problem's solution by
-:func:`fem.prestress.path_state` (the study kind hands them over when a case solves
+:func:`fem.balloon.prestress.path_state` (the study kind hands them over when a case solves
 ``["balloon", "puncture"]``). Before the needle moves, the disc's rim is ramped to
 ``u_r = (lambda - 1) R`` (a submodel driven on its boundary by the global solution, reduced to
 what an axisymmetric disc can carry: an equi-biaxial stretch); the needle then starts where it
@@ -81,7 +83,8 @@ imposed and solved.
 
 Contact enforcement
 -------------------
-The default is penalty continuation (:class:`fem.contact.ContactSettings`, ``penalty_growth``):
+The default is penalty continuation (:class:`fem.needle.contact.ContactSettings`,
+``penalty_growth``):
 the Uzawa updates of the augmented Lagrangian stalled Newton under sharp tips and next to
 calcium (measured); growing the penalty from the converged state until the penetration at the
 contact Gauss points is within 2 um (or 1 % of the advance) converged there.
@@ -93,7 +96,7 @@ Known limits (state of this module)
   for the 0.6 mm PACSS-0 flap at pre-stretch 1.1-1.4, against a true lumen 5 mm across); the
   travel limit is ``max_depth_factor`` (default 5) wall thicknesses, beyond which a case ends as
   ``no_puncture``. The disc does not model the lumen's far wall.
-* The reduced model checked against the 3-D one (:class:`fem.contact.NeedleContactProblem`,
+* The reduced model checked against the 3-D one (:class:`fem.needle.contact.NeedleContactProblem`,
   ``tests/test_contact_3d.py``): hemisphere within 0.4 %, 30 deg cone within 2 %; but the 3-D
   lancet bevel needs 44-56 % more force than the equivalent cone at 0.1-0.2 mm (measured,
   ``python -m hpc.benchmarks.axisymmetric_vs_3d``): lancet F* here is an underestimate.
@@ -109,8 +112,8 @@ import math
 import pathlib
 from dataclasses import asdict, dataclass, field
 
-from fem.contact import ContactSettings
-from fem.materials import ATM_MPa, check_range
+from fem.needle.contact import ContactSettings
+from fem.solid.materials import ATM_MPa, check_range
 
 EVENTS = ("outer_wall", "flap")
 EDGES = ("clamped", "roller")
@@ -182,7 +185,8 @@ class PunctureCase:
     Attributes:
         gauge: needle gauge (18, 20, 21, 22), or 0 with ``outer_diameter_mm`` for a custom one.
         outer_diameter_mm: custom needle OD (mm), used when ``gauge == 0``.
-        tip: needle tip (:data:`fem.needle.TIPS`); ``"lancet"`` is a cone of its bevel angle.
+        tip: needle tip (:data:`fem.needle.geometry.TIPS`); ``"lancet"`` is a cone of its bevel
+        angle.
         tip_angle_deg: cone half-angle / bevel angle (deg).
         tip_radius_mm: apex rounding of a conical tip (mm); a sharp point makes the tissue fold
             at a single node, a tip radius of a few tens of um is what real needles have.
@@ -195,7 +199,7 @@ class PunctureCase:
         flap_thickness_mm, media_thickness_mm, adventitia_thickness_mm: None: ArterySpec
             defaults.
         adventitia_material, media_material, intima_material: names for
-            :func:`fem.materials.material_by_name`.
+            :func:`fem.solid.materials.material_by_name`.
         events: which events to solve, in needle order.
         disc_radius_factor: disc radius in needle ODs, in [2, 20].
         edge: ``"clamped"`` or ``"roller"`` (u_z = 0, radially free) outer edge.
@@ -205,10 +209,11 @@ class PunctureCase:
         contact: contact enforcement and stepping settings. The default is penalty
             continuation (``c`` from 10, x4 until the penetration is within 2 um or 1 % of
             the needle advance): Uzawa updates stalled Newton under sharp tips and next to
-            calcium (see :mod:`fem.contact`).
+            calcium (see :mod:`fem.needle.contact`).
         prestretch_outer_wall, prestretch_flap: in-plane stretch of the layers where the
             needle crosses them, in [0.7, 2]: the pre-stressed state the balloon problem hands
-            over (:func:`fem.prestress.path_state`); 1 is a stress-free start. A stretch other
+            over (:func:`fem.balloon.prestress.path_state`); 1 is a stress-free start. A stretch
+            other
             than 1 needs ``edge = "clamped"`` (the rim is where it is imposed).
         thin_cover_mm: a soft layer at most this thick that the needle meets first, lying on
             calcium, is cut before the calcium is loaded: it is left out of the disc (its
@@ -247,7 +252,7 @@ class PunctureCase:
     thin_cover_mm: float = 0.15
 
     def __post_init__(self) -> None:
-        from fem.needle import TIPS
+        from fem.needle.geometry import TIPS
         from meshes.spec import NEEDLE_GAUGES_MM
 
         if self.gauge not in (0, *NEEDLE_GAUGES_MM):
@@ -285,7 +290,7 @@ class PunctureCase:
                 raise ValueError(f"{name} = {getattr(self, name):g} needs edge = 'clamped' "
                                  f"(the pre-stretch is imposed on the rim), not {self.edge!r}")
         self.calcification()  # validates the grade and overrides
-        from fem.materials import material_by_name
+        from fem.solid.materials import material_by_name
 
         for name in ("adventitia_material", "media_material", "intima_material"):
             material_by_name(getattr(self, name))
@@ -298,7 +303,7 @@ class PunctureCase:
         return NEEDLE_GAUGES_MM[self.gauge][0] if self.gauge else float(self.outer_diameter_mm)
 
     def needle(self):
-        from fem.needle import Needle
+        from fem.needle.geometry import Needle
 
         kw = dict(tip=self.tip, tip_angle_deg=self.tip_angle_deg,
                   tip_radius_mm=self.tip_radius_mm if self.tip in ("conical", "lancet")
@@ -389,7 +394,7 @@ class PunctureCase:
 
 
 def _materials(case: PunctureCase, tissues) -> dict:
-    from fem.materials import calcium, material_by_name
+    from fem.solid.materials import calcium, material_by_name
 
     names = {"adventitia": case.adventitia_material, "media": case.media_material,
              "intima": case.intima_material}
@@ -436,8 +441,8 @@ def solve_event(case: PunctureCase, event: str, comm, outdir: pathlib.Path | Non
     ``newton_iterations``, ``al_iterations``, ``failure``, mesh data, and
     ``contact_pressure_file`` when ``outdir`` is given.
     """
-    from fem.contact import AxisymmetricNeedleProblem
-    from fem.hyperelastic import DisplacementBC, SolverOptions
+    from fem.needle.contact import AxisymmetricNeedleProblem
+    from fem.solid.hyperelastic import DisplacementBC, SolverOptions
     from meshes.disc import load_layered_disc
 
     spec = case.disc_spec(event)

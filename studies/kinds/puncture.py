@@ -1,4 +1,5 @@
-"""The ``puncture`` case kind: :func:`fem.puncture.solve_puncture` from a study's ``base`` table.
+"""The ``puncture`` case kind: :func:`fem.needle.puncture.solve_puncture` from a study's ``base``
+table.
 
 Reads ``params["needle"]["gauge"]`` (and ``tip``, ``tip_angle_deg``, ``tip_radius_mm``),
 ``params["calcification"]["grade"]``, ``params["balloon"]["pressure_atm"]``,
@@ -13,13 +14,13 @@ Returns the scalar results per event (``<event>_puncture_force_N``,
 (``<event>_force_curve_d_mm`` / ``_F_N``); the contact pressure at F* goes to
 ``workdir/fields``. When the case solved the balloon problem first (``solve = ["balloon",
 "puncture"]``) and ``puncture.prestress = "balloon"``, each event starts from the wall's state
-on the needle path that the balloon kind left in ``workdir`` (:mod:`fem.prestress`: the disc
+on the needle path that the balloon kind left in ``workdir`` (:mod:`fem.balloon.prestress`: the disc
 rim is driven to the layer's in-plane stretch); ``prestress_source`` says which start was used.
 An event that fails is recorded in its status and failure fields; the case
 fails (``status = "failed"``) only when every event failed.
 
 After the events, the balloon film and the devices (:func:`rupture_columns`; closed forms of
-:mod:`fem.rupture` and :mod:`fem.feasibility`, from ``params["rupture"]``,
+:mod:`fem.closed_form.rupture` and :mod:`fem.closed_form.feasibility`, from ``params["rupture"]``,
 ``params["balloon"]["film_thickness_mm"]``, ``params["needle"]`` (``free_length_mm``,
 ``end_condition``, ``modulus_MPa``), ``params["reentry_device"]["force_limit_N"]`` and the
 event forces):
@@ -51,8 +52,8 @@ from studies.kinds import register_kind
 from studies.schema import SCHEMA, Field
 
 if TYPE_CHECKING:
-    from fem.feasibility import NeedleColumn, ReentryDevice
-    from fem.rupture import FilmRupture
+    from fem.closed_form.feasibility import NeedleColumn, ReentryDevice
+    from fem.closed_form.rupture import FilmRupture
     from meshes.spec import BalloonSpec
 
 __all__ = ["case_from_params", "rupture_columns", "rupture_inputs", "run_puncture"]
@@ -123,8 +124,8 @@ SCHEMA.add_section("base.puncture", [
 
 
 def case_from_params(params: dict):
-    """The :class:`fem.puncture.PunctureCase` of a resolved ``base`` table."""
-    from fem.puncture import J_PER_M2, FractureEnergies, PunctureCase, PunctureCriterion
+    """The :class:`fem.needle.puncture.PunctureCase` of a resolved ``base`` table."""
+    from fem.needle.puncture import J_PER_M2, FractureEnergies, PunctureCase, PunctureCriterion
 
     needle = params.get("needle", {})
     calcium = params.get("calcium", {})
@@ -166,8 +167,8 @@ def run_puncture(params: dict, comm, workdir: Path) -> dict:
     """Solve the puncture events of one case; see the module docstring."""
     import dataclasses
 
-    from fem.prestress import PATH_STATE_FILE, read_path_state
-    from fem.puncture import solve_puncture
+    from fem.balloon.prestress import PATH_STATE_FILE, read_path_state
+    from fem.needle.puncture import solve_puncture
 
     case = case_from_params(params)
     state_file = Path(workdir) / PATH_STATE_FILE
@@ -221,11 +222,11 @@ def rupture_inputs(params: dict) -> tuple[float, float, BalloonSpec, FilmRupture
                                           ReentryDevice]:
     """``(pressure_atm, needle_radius_mm, balloon, film, needle, device)`` of a ``base`` table.
 
-    The inputs of :func:`fem.rupture.balloon_rupture` and
-    :func:`fem.feasibility.assess_feasibility`.
+    The inputs of :func:`fem.closed_form.rupture.balloon_rupture` and
+    :func:`fem.closed_form.feasibility.assess_feasibility`.
     """
-    from fem.feasibility import NeedleColumn, ReentryDevice
-    from fem.rupture import FilmRupture
+    from fem.closed_form.feasibility import NeedleColumn, ReentryDevice
+    from fem.closed_form.rupture import FilmRupture
     from meshes.spec import BalloonSpec
 
     needle_p = params.get("needle", {})
@@ -259,8 +260,8 @@ def rupture_columns(params: dict, forces: dict) -> dict:
         forces: puncture force (N) of each punctured event (``"outer_wall"``, ``"flap"``);
             a missing, None or NaN entry is unknown. The balloon film's force is computed here.
     """
-    from fem.feasibility import assess_feasibility
-    from fem.rupture import balloon_rupture
+    from fem.closed_form.feasibility import assess_feasibility
+    from fem.closed_form.rupture import balloon_rupture
 
     pressure, radius, balloon, film, needle, device = rupture_inputs(params)
     rup = balloon_rupture(pressure, radius, balloon, film)

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from fem.materials import check_range
+from fem.solid.materials import check_range
 
 TIPS = ("flat", "conical", "spherical", "lancet")
 

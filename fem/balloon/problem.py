@@ -11,13 +11,14 @@ balloon and the wall are brought to equilibrium at every balloon pressure ``p``:
     p_c = p - T_film(r) / r,      r = channel radius the wall reaches under p_c,
 
 with the film's hoop tension ``T_film`` of a closed-end cylindrical membrane fitted to the
-catheter's rating (nominal diameter at nominal pressure, compliance; :mod:`fem.membrane`). The
+catheter's rating (nominal diameter at nominal pressure, compliance; :mod:`fem.balloon.membrane`).
+The
 channel's stress-free diameter (``balloon.channel_diameter_mm``, the wire's dissection) is
 smaller than the balloon's, so below some pressure the balloon does not touch (``p_c = 0``).
 ``p_c(r)`` falls as ``r`` grows and ``r`` grows with ``p_c``: the equilibrium is the root of a
 monotone function of ``p_c``, bracketed by ``[0, p_c(r_now)]`` and found by safeguarded regula
 falsi, each evaluation a wall solve ramped in adaptive load steps by
-:class:`fem.hyperelastic.HyperelasticProblem` (a failed wall solve counts as "too high").
+:class:`fem.solid.hyperelastic.HyperelasticProblem` (a failed wall solve counts as "too high").
 The balloon's contact is taken as uniform over the channel, which sees the film through its
 equivalent radius ``sqrt(A / pi)``.
 
@@ -55,8 +56,14 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from fem.hyperelastic import HyperelasticProblem, RampResult, SolverOptions
-from fem.materials import (
+from fem.balloon.membrane import (
+    BalloonRating,
+    closed_end_confined_contact_pressure,
+    closed_end_cylinder_stretches,
+    fit_film_to_compliance,
+)
+from fem.solid.hyperelastic import HyperelasticProblem, RampResult, SolverOptions
+from fem.solid.materials import (
     ATM_MPa,
     CompressibleNeoHookean,
     HolzapfelGasserOgden,
@@ -64,13 +71,7 @@ from fem.materials import (
     check_range,
     material_by_name,
 )
-from fem.membrane import (
-    BalloonRating,
-    closed_end_confined_contact_pressure,
-    closed_end_cylinder_stretches,
-    fit_film_to_compliance,
-)
-from fem.solid_output import region_stress_summary, stress_fields, write_fields
+from fem.solid.output import region_stress_summary, stress_fields, write_fields
 from meshes import ArteryModelSpec, ArterySectionSpec, CrossSection
 
 GEOMETRIES = ("section", "3d")
@@ -123,7 +124,8 @@ def _oriented(material, hoop):
 
 @dataclass(frozen=True, slots=True)
 class WallMaterials:
-    """Material of each wall region: named sets of :mod:`fem.materials` and the calcium modulus.
+    """Material of each wall region: named sets of :mod:`fem.solid.materials` and the calcium
+    modulus.
 
     Attributes:
         intima: diseased intima / flap (default ``fibrous-intima``: neo-Hookean mu 0.1 MPa).
@@ -207,7 +209,7 @@ class BalloonCase:
         true_lumen: ``"filled"`` (default: soft fill, see ``WallMaterials``) or ``"open"``
             (a void: the flap may buckle into it at a fraction of an atmosphere).
         materials, strengths: see their classes.
-        solver: discretisation and Newton options (:class:`fem.hyperelastic.SolverOptions`);
+        solver: discretisation and Newton options (:class:`fem.solid.hyperelastic.SolverOptions`);
             the absolute Newton tolerance is raised to 1e-9 (dimensionless) because the
             equilibrium search makes load increments small enough that a relative tolerance
             on their tiny initial residual is below rounding.
@@ -539,7 +541,7 @@ class BalloonProblem:
         res.curve.append(self.state_record(0.0))
         in_situ = None
         if ok:
-            from fem.prestress import path_state
+            from fem.balloon.prestress import path_state
 
             in_situ = path_state(self, 0.0)  # the reference of the state handed to puncture
         for p_atm in case.pressures_atm() if ok else []:
@@ -576,8 +578,8 @@ class BalloonProblem:
                 p, axis_origin_mm=(0.0, 0.0)).items()}
             fields = stress_fields(p)
             res.rupture_indicator = self.rupture_indicators(fields["max_principal"])
-            # The state the needle meets, for the puncture's local models (fem.prestress).
-            from fem.prestress import path_state
+            # The state the needle meets, for the puncture's local models (fem.balloon.prestress).
+            from fem.balloon.prestress import path_state
 
             res.path_state = path_state(self, res.reached_pressure_atm, in_situ).to_dict()
         if outdir is not None:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if comm.rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if state is not None:
-            from fem.prestress import PATH_STATE_FILE, read_path_state, write_path_state
+            from fem.balloon.prestress import PATH_STATE_FILE, read_path_state, write_path_state
 
             write_path_state(read_path_state(state), out / PATH_STATE_FILE)
     comm.barrier()

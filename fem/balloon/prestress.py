@@ -1,10 +1,11 @@
 """The balloon problem's final state where the needle crosses the wall: the puncture's start.
 
-The puncture events are solved on local axisymmetric discs (:mod:`fem.puncture`); the balloon
-problem (:mod:`fem.balloon`) is the global solution around them. This module reads the global
+The puncture events are solved on local axisymmetric discs (:mod:`fem.needle.puncture`); the balloon
+problem (:mod:`fem.balloon.problem`) is the global solution around them. This module reads the
+global
 displacement on the needle path and reduces it to what the local model can carry: per event,
 the in-plane stretch of the layers the needle crosses, which the disc's rim is then driven to
-before the needle moves (:meth:`fem.contact.AxisymmetricNeedleProblem.prestretch`). That is a
+before the needle moves (:meth:`fem.needle.contact.AxisymmetricNeedleProblem.prestretch`). That is a
 submodel driven on its boundary by the global solution, in the reduced form an axisymmetric
 disc allows.
 
@@ -27,7 +28,7 @@ pre-stressed by it, and one rim stretch cannot give the soft layers a pre-stress
 does not carry. What is lost: the difference between hoop and axial
 stretch and the wall's curvature (stated in the README). The balloon pressure itself enters
 the outer-wall event as the pressure-limited backing; on the flap it is balanced by the
-true-lumen contents (see :mod:`fem.puncture`).
+true-lumen contents (see :mod:`fem.needle.puncture`).
 
 Units: mm; stretches dimensionless.
 """
@@ -153,7 +154,7 @@ def _stack_state(u, x_in: float, x_out: float, plane_z: float | None) -> tuple[f
 
 def path_state(balloon, pressure_atm: float | None = None,
                in_situ: PathState | None = None) -> PathState:
-    """Measure the state of a solved :class:`fem.balloon.BalloonProblem` on the needle path.
+    """Measure the state of a solved :class:`fem.balloon.problem.BalloonProblem` on the needle path.
 
     Args:
         balloon: the balloon problem, in the state to hand over (its last equilibrium).
@@ -170,7 +171,7 @@ def path_state(balloon, pressure_atm: float | None = None,
     flap_in = cs.x_a + cs.r_lumen
     fl = _stack_state(u, flap_in, flap_in + art.flap_thickness_mm, plane_z)
     if pressure_atm is None:
-        from fem.materials import ATM_MPa
+        from fem.solid.materials import ATM_MPa
 
         pressure_atm = float(balloon.problem.pressure_MPa) / ATM_MPa
     ref = {}

@@ -34,7 +34,11 @@ __all__ = [
 ]
 
 #: Modules imported to register the toolkit's case kinds (the lead adds the physics here).
-KIND_MODULES: tuple[str, ...] = ("studies.selftest", "fem.balloon_kind", "fem.puncture_kind")
+KIND_MODULES: tuple[str, ...] = (
+    "studies.kinds.selftest",
+    "studies.kinds.balloon",
+    "studies.kinds.puncture",
+)
 
 _KINDS: dict[str, CaseKind] = {}
 

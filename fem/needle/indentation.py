@@ -2,13 +2,16 @@
 model, to check the reduced model of the puncture studies against the 3-D one.
 
 The wall, needle, materials, edge condition, balloon backing and contact settings are those of
-one puncture event (:class:`fem.puncture.PunctureCase`, :func:`fem.puncture.solve_event`); the
+one puncture event (:class:`fem.needle.puncture.PunctureCase`,
+:func:`fem.needle.puncture.solve_event`); the
 needle is pushed to the listed depths and the force recorded there (no puncture criterion).
 The two models differ only in their geometry:
 
-* ``model = "axisymmetric"``: :class:`fem.contact.AxisymmetricNeedleProblem` on the (r, z) disc
+* ``model = "axisymmetric"``: :class:`fem.needle.contact.AxisymmetricNeedleProblem` on the (r,
+                                                                                            z) disc
   (:func:`meshes.disc.load_layered_disc`); a lancet is its equivalent cone.
-* ``model = "3d"``: :class:`fem.contact.NeedleContactProblem` on a 3-D sector of the same disc
+* ``model = "3d"``: :class:`fem.needle.contact.NeedleContactProblem` on a 3-D sector of the same
+disc
   (:func:`meshes.disc.load_layered_disc_3d`), needle axis ``-z`` through the top face centre,
   symmetry conditions on the cut planes (``u_x = 0`` on x = 0, ``u_y = 0`` on y = 0), the
   force of the whole body. A revolved tip (sphere, cone) may use any sector; the lancet bevel
@@ -27,8 +30,8 @@ from dataclasses import dataclass, field
 
 from mpi4py import MPI
 
-from fem.materials import ATM_MPa, check_range
-from fem.puncture import EVENTS, PunctureCase
+from fem.needle.puncture import EVENTS, PunctureCase
+from fem.solid.materials import ATM_MPa, check_range
 
 MODELS = ("axisymmetric", "3d")
 SECTORS = ("quarter", "half", "full")
@@ -43,7 +46,7 @@ class IndentationSpec:
         case: the puncture case the wall, needle, materials, edge, balloon pressure and contact
             settings come from (its disc radius is ``disc_radius_factor`` needle diameters).
         event: ``"outer_wall"`` (far face on the balloon's pressure-limited support) or
-            ``"flap"`` (free far face), as in :func:`fem.puncture.solve_event`.
+            ``"flap"`` (free far face), as in :func:`fem.needle.puncture.solve_event`.
         model: ``"axisymmetric"`` or ``"3d"``.
         sector: 3-D only: ``"quarter"``, ``"half"`` or ``"full"`` disc.
         depths_mm: needle advances (mm) at which the force is recorded, increasing, each in
@@ -104,9 +107,9 @@ def solve_indentation(spec: IndentationSpec, comm) -> dict:
     ``converged``, ``failure``, ``curve`` (every converged ``[d, F]``), ``newton_iterations``,
     ``steps``, ``setup_time_s``, ``solve_time_s``.
     """
-    from fem.contact import AxisymmetricNeedleProblem, NeedleContactProblem
-    from fem.hyperelastic import DisplacementBC, SolverOptions
-    from fem.puncture import _LINESEARCH, _materials
+    from fem.needle.contact import AxisymmetricNeedleProblem, NeedleContactProblem
+    from fem.needle.puncture import _LINESEARCH, _materials
+    from fem.solid.hyperelastic import DisplacementBC, SolverOptions
     from meshes.disc import load_layered_disc, load_layered_disc_3d
 
     tic = time.perf_counter()

@@ -34,7 +34,8 @@ lambda is 2.5 (18 G), 1.8 (20 G), 1.4 (22 G): inside the fit; only films under 6
 
 Force to puncture the film (a stated, derived model)
 ----------------------------------------------------
-The same energetic criterion as :mod:`fem.puncture` (DOMAIN.md section 8): the needle pushes a
+The same energetic criterion as :mod:`fem.needle.puncture` (DOMAIN.md section 8): the needle pushes
+a
 dimple into the film until the work it has done pays for the new crack surface,
 
     W(d*) = G_film * t * w,      w = crack_width_factor * 2 a,
@@ -78,7 +79,7 @@ Known limits of this force model (stated, not hidden):
 * ``p -> 0`` gives ``T -> 0`` and ``F* -> 0``: there stretching alone carries the needle, so the
   force is reported as ``None`` for ``p = 0``.
 * The hoop stress is the free-balloon value ``p r / t``; where the channel wall carries part of
-  the pressure (contact pressure, :mod:`fem.balloon`) the film's stress is lower.
+  the pressure (contact pressure, :mod:`fem.balloon.problem`) the film's stress is lower.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ __all__ = [
     "membrane_indentation_force_N",
 ]
 
-#: One standard atmosphere in MPa (the same value as :data:`fem.materials.ATM_MPa`; that module
-#: imports UFL, this one stays pure Python).
+#: One standard atmosphere in MPa (the same value as :data:`fem.solid.materials.ATM_MPa`;
+#: that module imports UFL, this one stays pure Python).
 ATM_MPA = 0.101325
 #: ``1 MPa*sqrt(m)`` in ``MPa*sqrt(mm)``.
 SQRT_MM_PER_SQRT_M = math.sqrt(1000.0)
@@ -121,7 +122,7 @@ class FilmRupture:
             Pebax 72D ~0.5 GPa, oriented (blow-moulded) balloon film stiffer. Used for
             ``G_film = K_c^2 / E`` and the stretch check.
         crack_width_factor: width of the slit the needle cuts, in needle outer diameters,
-            (0, 10]; the same meaning as :class:`fem.puncture.PunctureCriterion`.
+            (0, 10]; the same meaning as :class:`fem.needle.puncture.PunctureCriterion`.
         support_radius_mm: radius ``R`` where the dimple ends (``w = 0``), in (0, 50] mm;
             None = the balloon radius. Must exceed the needle radius (checked per case).
     """

@@ -9,7 +9,7 @@ Every material writes its strain energy per unit reference volume as
 with a "shape" part ``W`` (:meth:`shape_energy`), a volumetric measure ``g`` with
 ``g(1) = 0`` and ``g'(1) = 1`` (:meth:`volume_measure`) and a volumetric modulus ``K_v``
 (:attr:`volumetric_modulus_MPa`, possibly ``inf`` for an incompressible material). This
-split serves both formulations in :mod:`fem.hyperelastic` without changing the model:
+split serves both formulations in :mod:`fem.solid.hyperelastic` without changing the model:
 
 * displacement formulation: ``Psi(F)`` as written in (1) (:meth:`strain_energy`);
 * mixed u-p (perturbed Lagrangian) formulation:
@@ -64,7 +64,7 @@ def _isochoric_invariants(F: ufl.core.expr.Expr) -> tuple[ufl.core.expr.Expr, uf
 
 @runtime_checkable
 class Material(Protocol):
-    """What :mod:`fem.hyperelastic` needs from a material (see the module docstring)."""
+    """What :mod:`fem.solid.hyperelastic` needs from a material (see the module docstring)."""
 
     @property
     def volumetric_modulus_MPa(self) -> float: ...
@@ -330,7 +330,7 @@ class StiffLinearSolid(_EnergyMixin):
       (MUMPS, pivoting LU) loses at most log10(cond) ~ 10 of 16 digits, so the Newton update
       is still accurate to ~1e-6 relative, and Newton converges quadratically because the
       residual test is relative. In the mixed formulation each region has its own pressure
-      field scaled by its own modulus (see :mod:`fem.hyperelastic`), so the calcium's tiny
+      field scaled by its own modulus (see :mod:`fem.solid.hyperelastic`), so the calcium's tiny
       ``1/K_v`` block neither unbalances the tissue's equations nor is forced continuous
       across the interface where the mean stress jumps. Checked in
       ``tests/test_solid_lame.py`` (compound cylinder at 10 MPa and 20 GPa, error ~1e-7) and

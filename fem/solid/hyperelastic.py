@@ -9,7 +9,7 @@ stiff. The default here is the two-field **mixed u-p (perturbed Lagrangian)** fo
 
     Pi(u, p) = int [ W(F) + p g(J) - p^2 / (2 K_v) ] dX  -  (work of the pressure load),
 
-(see :mod:`fem.materials` for ``W``, ``g``, ``K_v``) discretised with **Taylor-Hood P2-P1**
+(see :mod:`fem.solid.materials` for ``W``, ``g``, ``K_v``) discretised with **Taylor-Hood P2-P1**
 (continuous quadratic displacement, continuous linear pressure). Taylor-Hood satisfies the
 discrete inf-sup (LBB) condition uniformly in ``K_v``, so the error bound does not depend on
 the bulk modulus: it works for ``K_v = inf`` (exactly incompressible, the ``p^2`` term
@@ -70,7 +70,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem.materials import Material, check_range
+from fem.solid.materials import Material, check_range
 
 _PROBLEM_IDS = count()
 
@@ -145,7 +145,7 @@ class SolverOptions:
         if self.formulation == "mixed" and self.linear_solver != "mumps":
             raise ValueError(
                 f"linear_solver = {self.linear_solver!r} is not supported for the mixed u-p "
-                "formulation; allowed: 'mumps' (see fem.hyperelastic docstring)"
+                "formulation; allowed: 'mumps' (see fem.solid.hyperelastic docstring)"
             )
         low_degree = 2 if self.formulation == "mixed" else 1
         check_range("displacement_degree", self.displacement_degree, low_degree, 3)

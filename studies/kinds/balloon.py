@@ -1,13 +1,15 @@
-"""The ``balloon`` case kind: :func:`fem.balloon.solve_balloon` from a study's ``base`` table.
+"""The ``balloon`` case kind: :func:`fem.balloon.problem.solve_balloon` from a study's ``base``
+table.
 
 Reads ``params["calcification"]["grade"]``, ``params["balloon"]`` (``pressure_atm``,
 ``film_thickness_mm``, ``channel_diameter_mm``, ``record_every_atm``, ``geometry``,
 ``true_lumen``), ``params["calcium"]["modulus_MPa"]`` / ``["poisson_ratio"]`` and
 ``params["mesh"]["level"]``. Returns the scalar results of
-:meth:`fem.balloon.BalloonResult.scalars` and the curves ``pressure_curve_atm``,
+:meth:`fem.balloon.problem.BalloonResult.scalars` and the curves ``pressure_curve_atm``,
 ``confined_diameter_curve_mm`` (the channel) and ``free_diameter_curve_mm`` (the balloon alone);
 the fields go to ``workdir/fields``, and the wall's state on the needle path
-(:func:`fem.prestress.path_state`) to ``workdir/balloon_path_state.json``, where the puncture
+(:func:`fem.balloon.prestress.path_state`) to ``workdir/balloon_path_state.json``, where the
+puncture
 kind of the same case starts from it. A case whose wall cannot carry the balloon fails with the
 reason. DOLFINx is imported inside :func:`run_balloon` so that ``nre study check`` stays fast.
 """
@@ -36,8 +38,8 @@ SCHEMA.add_section("base.balloon", [
 
 
 def case_from_params(params: dict):
-    """The :class:`fem.balloon.BalloonCase` of a resolved ``base`` table."""
-    from fem.balloon import BalloonCase, WallMaterials
+    """The :class:`fem.balloon.problem.BalloonCase` of a resolved ``base`` table."""
+    from fem.balloon.problem import BalloonCase, WallMaterials
     from meshes import ArteryModelSpec, BalloonSpec, MeshSpec, calcification_for_grade
 
     b = params.get("balloon", {})
@@ -64,7 +66,7 @@ def case_from_params(params: dict):
 
 def run_balloon(params: dict, comm, workdir: Path) -> dict:
     """Solve one balloon case; see the module docstring."""
-    from fem.balloon import solve_balloon
+    from fem.balloon.problem import solve_balloon
 
     case = case_from_params(params)
     res = solve_balloon(case, comm, outdir=Path(workdir) / "fields")
@@ -75,7 +77,7 @@ def run_balloon(params: dict, comm, workdir: Path) -> dict:
     out["contact_pressure_curve_atm"] = [c["contact_pressure_atm"] for c in res.curve]
     if res.path_state and comm.rank == 0:
         # Handed to the puncture kind of the same case (it runs next in the same workdir).
-        from fem.prestress import PATH_STATE_FILE, PathState, write_path_state
+        from fem.balloon.prestress import PATH_STATE_FILE, PathState, write_path_state
 
         names = PathState.__dataclass_fields__
         write_path_state(PathState(**{k: v for k, v in res.path_state.items() if k in names}),
