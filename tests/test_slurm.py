@@ -52,14 +52,16 @@ launcher = "{launcher}"
 
 def test_generated_scripts_are_readable(tmp_path):
     path = _study(tmp_path, "gen", "selftest.edge_mm = [1.0, 2.0, 3.0]",
-                  extra='partition = "debug"\naccount = "proj1"\nextra = ["--qos=short"]')
+                  extra='partition = "debug"\naccount = "proj1"\nqos = "short"\n'
+                  'extra = ["--exclusive"]')
     study = load_study(path)
     sub = write_submission(study, [c.case_id for c in study.cases],
                            SlurmOptions.from_study(study, time="00:30:00"))
     array = (sub.folder / "array.sbatch").read_text()
     for line in ("#SBATCH --array=0-2%2", "#SBATCH --ntasks=2", "#SBATCH --time=00:30:00",
                  "#SBATCH --mem=1G", "#SBATCH --partition=debug", "#SBATCH --account=proj1",
-                 "#SBATCH --qos=short", "--launcher srun --ranks 2", '"$SLURM_ARRAY_TASK_ID"'):
+                 "#SBATCH --qos=short", "#SBATCH --exclusive", "#SBATCH --output=logs/case-%A_%a.out",
+                 "--launcher srun --ranks 2", '"$SLURM_ARRAY_TASK_ID"'):
         assert line in array, line
     assert (sub.folder / "logs").is_dir()
     assert (sub.folder / "cases.txt").read_text().split() == [c.case_id for c in study.cases]
