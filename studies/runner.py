@@ -134,9 +134,17 @@ def run_study(
         if stop.is_set():
             return
         c0 = time.monotonic()
-        state, note = supervise_case(store, case.case_id, launch=launch, owner=owner,
-                                     ranks=ranks, force=force, stop=stop, stop_reason=reason,
-                                     timeout_s=study.run["case_timeout_s"])
+        try:
+            state, note = supervise_case(store, case.case_id, launch=launch, owner=owner,
+                                         ranks=ranks, force=force, stop=stop,
+                                         stop_reason=reason,
+                                         timeout_s=study.run["case_timeout_s"])
+        except BaseException as err:
+            # An error of the runner itself (disk full, results folder gone): the other cases
+            # would meet it too, so the run stops and the error is reported once.
+            reason[0] = f"runner stopped by an error: {type(err).__name__}: {err}"
+            stop.set()
+            raise
         progress.update(case, str(state), note, time.monotonic() - c0)
 
     def on_signal(signum, frame):
@@ -152,11 +160,15 @@ def run_study(
         one(todo[0])
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             pending = {pool.submit(one, case) for case in todo[1:]}
+            first_error: BaseException | None = None
             while pending:
                 # Short waits keep the main thread responsive to signals.
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    fut.result()
+                    if fut.exception() is not None and first_error is None:
+                        first_error = fut.exception()
+            if first_error is not None:
+                raise first_error
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
