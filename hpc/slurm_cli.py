@@ -63,7 +63,8 @@ def _load(target: str, results: str | None, allow_outside: bool = False):
     if path.is_dir():
         snapshot = path / "study.toml"
         if not snapshot.exists():
-            raise ValueError(f"{path} is not a study results folder (no study.toml)")
+            raise ValueError(f"{path}: not a study results folder (no study.toml); allowed: a "
+                             "results folder, or the study file")
         return load_study(snapshot, results_dir=path.resolve())
     return load_study(path, results_dir=results, allow_outside=allow_outside)
 

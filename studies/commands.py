@@ -70,8 +70,8 @@ def resolve_target(target: str, results: str | None = None, *,
     path = Path(target)
     if path.is_dir():
         if not (path / "study.json").exists():
-            raise ValueError(f"{path} is not a study results folder (no study.json); "
-                             "give the study file or run it first")
+            raise ValueError(f"{path}: not a study results folder (no study.json); allowed: "
+                             "a results folder, or the study file (run it first)")
         return path.resolve(), None
     from studies.study import load_study
 

@@ -17,6 +17,7 @@ __all__ = [
     "check_sbatch_option",
     "check_slurm_name",
     "check_study_name",
+    "is_module_name",
     "parse_slurm_time_min",
     "results_dir_error",
 ]
@@ -87,6 +88,11 @@ def _check_time(value: str) -> str | None:
 
 def _check_mem(value: str) -> str | None:
     return None if _MEM.fullmatch(value) else f"{value!r} is not a Slurm memory size like '4G'"
+
+
+def is_module_name(text: str) -> bool:
+    """Whether ``text`` is a dotted Python module name (what ``study.plugins`` may import)."""
+    return bool(_MODULE.fullmatch(text))
 
 
 def _check_module_names(value: list) -> str | None:

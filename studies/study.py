@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studies import fields as _fields  # noqa: F401  (registers the study/run/slurm schema)
+from studies import fields as _fields  # (also registers the study/run/slurm schema)
 from studies.caseid import case_id
 from studies.kinds import get_kind, kind_names, load_kind_modules
 from studies.schema import SCHEMA, Issue, StudyError, control_character_error
@@ -161,8 +161,11 @@ def load_study_text(
     # Plugins register kinds and schema fields, so they are imported before validating.
     plugins = data.get("study", {}).get("plugins", []) if isinstance(data.get("study"), dict) \
         else []
+    # Only well-formed module names are imported (the schema reports the others).
+    plugins = [p for p in plugins if isinstance(p, str) and _fields.is_module_name(p)] \
+        if isinstance(plugins, list) else []
     try:
-        load_kind_modules(plugins if isinstance(plugins, list) else [])
+        load_kind_modules(plugins)
     except ImportError as err:
         issues.append(Issue("study.plugins", f"cannot import: {err}", line(("study", "plugins"))))
 
