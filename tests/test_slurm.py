@@ -60,8 +60,9 @@ def test_generated_scripts_are_readable(tmp_path):
     array = (sub.folder / "array.sbatch").read_text()
     for line in ("#SBATCH --array=0-2%2", "#SBATCH --ntasks=2", "#SBATCH --time=00:30:00",
                  "#SBATCH --mem=1G", "#SBATCH --partition=debug", "#SBATCH --account=proj1",
-                 "#SBATCH --qos=short", "#SBATCH --exclusive", "#SBATCH --output=logs/case-%A_%a.out",
-                 "--launcher srun --ranks 2", '"$SLURM_ARRAY_TASK_ID"'):
+                 "#SBATCH --qos=short", "#SBATCH --exclusive",
+                 "#SBATCH --output=logs/case-%A_%a.out", "--launcher srun --ranks 2",
+                 '"$SLURM_ARRAY_TASK_ID"'):
         assert line in array, line
     assert (sub.folder / "logs").is_dir()
     assert (sub.folder / "cases.txt").read_text().split() == [c.case_id for c in study.cases]
