@@ -62,6 +62,7 @@ __all__ = [
     "slurm_task_states",
     "split_sizes",
     "submit_study",
+    "sweep_warnings",
     "write_submission",
 ]
 
@@ -70,6 +71,8 @@ _REPO = Path(__file__).resolve().parent.parent
 AGGREGATE_TIME = "00:10:00"
 #: Slurm's default ``MaxArraySize``: an array holds at most this many tasks (indices from 0).
 DEFAULT_MAX_ARRAY_SIZE = 1001
+#: ``nre study check`` warns from this many cases on.
+LARGE_SWEEP_CASES = 10_000
 
 
 class SlurmError(RuntimeError):
@@ -194,18 +197,38 @@ def split_sizes(n: int, max_array_size: int) -> list[int]:
     return [min(max_array_size, n - k * max_array_size) for k in range(parts)]
 
 
-def cluster_max_array_size() -> tuple[int, str]:
+def cluster_max_array_size(timeout_s: float = 30) -> tuple[int, str]:
     """``(MaxArraySize, source)``: from ``scontrol show config`` when it answers, else
     :data:`DEFAULT_MAX_ARRAY_SIZE` with source ``"default"``."""
     try:
         proc = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=timeout_s)
     except (OSError, subprocess.SubprocessError):
         return DEFAULT_MAX_ARRAY_SIZE, "default"
     m = re.search(r"^\s*MaxArraySize\s*=\s*(\d+)", proc.stdout, re.MULTILINE)
     if proc.returncode != 0 or not m:
         return DEFAULT_MAX_ARRAY_SIZE, "default"
     return int(m.group(1)), "scontrol"
+
+
+def sweep_warnings(study: Study, max_array_size: int | None = None) -> list[str]:
+    """Warnings about the size of a sweep (what ``nre study check`` prints): a sweep of
+    :data:`LARGE_SWEEP_CASES` cases or more, and one that ``submit`` will split into several
+    arrays (``max_array_size`` default: the cluster's, see :func:`cluster_max_array_size`)."""
+    n = len(study.cases)
+    out = []
+    if n >= LARGE_SWEEP_CASES:
+        axes = " x ".join(f"{a} ({len(v)})" for a, v in study.grid.items()) or "listed cases"
+        out.append(f"{n} cases: a large sweep (a params.json, a record and a Slurm array task "
+                   f"each); check that it is meant: {axes}")
+    source = "given"
+    if max_array_size is None:
+        max_array_size, source = cluster_max_array_size(timeout_s=5)
+    if n > max_array_size >= 1:
+        parts = len(split_sizes(n, max_array_size))
+        out.append(f"{n} cases exceed MaxArraySize {max_array_size} ({source}): nre slurm "
+                   f"submit will split them into {parts} arrays")
+    return out
 
 
 def pending_case_ids(study: Study, *, force: bool = False) -> list[str]:

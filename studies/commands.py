@@ -103,6 +103,8 @@ def _check(args: argparse.Namespace) -> int:
     print(f"  slurm: {len(study.cases)} array tasks x {study.slurm_ranks()} rank(s), "
           f"time {study.slurm['time']}, mem {study.slurm['mem']}")
     print(f"  results: {study.results_dir}")
+    from hpc.slurm import sweep_warnings
+    print("".join(f"  warning: {w}\n" for w in sweep_warnings(study)), end="")
     if args.verbose:
         for case, cost in zip(study.cases, costs, strict=True):
             print(f"    {case.case_id}  {cost:8.1f} core-s  {case.label()}")

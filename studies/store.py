@@ -104,8 +104,13 @@ def record_problem(record: Any, cid: str | None = None) -> str | None:
     return None
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file in the same folder and a rename."""
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Write JSON to ``path`` through a temporary file in the same folder and a rename.
+
+    Args:
+        durable: ``fsync`` before the rename (a record survives a power cut); files that are
+            checked and rewritten when damaged (``params.json``) skip it.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -113,7 +118,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
             json.dump(data, fh, indent=1, sort_keys=True, default=str)
             fh.write("\n")
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -179,7 +185,7 @@ class ResultStore:
             have = {}  # damaged: replace it
         if have is None or not isinstance(have, dict) or \
                 json.loads(json.dumps(want, default=str)) != have:
-            write_json_atomic(path, want)
+            write_json_atomic(path, want, durable=False)
 
     def read_params(self, cid: str) -> dict:
         return json.loads((self.case_dir(cid) / "params.json").read_text())

@@ -48,10 +48,10 @@ def _enospc(name: str):
     """``studies.store.write_json_atomic`` failing like a full disk when writing ``name``."""
     real = studies.store.write_json_atomic
 
-    def write(path, data):
+    def write(path, data, **kw):
         if Path(path).name == name:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real(path, data)
+        return real(path, data, **kw)
     return write
 
 

@@ -73,6 +73,79 @@ def test_generated_scripts_are_readable(tmp_path):
         SlurmOptions(time="1:2:3:4")
 
 
+def _stub_bin(folder: Path, max_array_size: int | None = None) -> Path:
+    """Stub ``sbatch`` (logs its arguments and the script's --array line, prints job ids 101,
+    102, ...) and, when ``max_array_size`` is given, ``scontrol show config``."""
+    folder.mkdir()
+    (folder / "sbatch").write_text(f"""#!/bin/bash
+n=$(( $(cat {folder}/count 2>/dev/null || echo 100) + 1 )); echo $n > {folder}/count
+script="${{@: -1}}"
+echo "$* | $(grep '^#SBATCH --array=' "$script" 2>/dev/null) | $(pwd)" >> {folder}/calls
+echo $n
+""")
+    if max_array_size is not None:
+        (folder / "scontrol").write_text(
+            f"#!/bin/bash\necho 'MaxArraySize            = {max_array_size}'\n")
+    for stub in folder.iterdir():
+        stub.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(("max_array_size", "throttle", "sizes"),
+                         [(None, 0, [1001, 1001, 498]), (700, 3, [700, 700, 700, 400])])
+def test_large_sweep_is_split_into_arrays(tmp_path, monkeypatch, capsys, max_array_size,
+                                          throttle, sizes):
+    """2 500 cases: 3 arrays of at most 1 001 tasks (Slurm's default MaxArraySize), or the
+    cluster's MaxArraySize from scontrol; the aggregation waits for all of them."""
+    edges = ", ".join(f"{1 + i / 100:.2f}" for i in range(50))
+    path = _study(tmp_path, "big", f"selftest.edge_mm = [{edges}]\n"
+                  f"selftest.cells_per_side = {list(range(1, 51))}")
+    path.write_text(path.read_text().replace("throttle = 2", f"throttle = {throttle}"))
+    stubs = _stub_bin(tmp_path / "bin", max_array_size)
+    monkeypatch.setenv("PATH", f"{stubs}{os.pathsep}{os.environ['PATH']}")
+    assert nre(["slurm", "submit", path]) == 0
+    out = capsys.readouterr().out
+    n = len(sizes)
+    limit = max_array_size or 1001
+    source = "scontrol" if max_array_size else "default"
+    assert f"split into {n} arrays ({' + '.join(map(str, sizes))} cases): MaxArraySize " \
+        f"{limit} ({source})" in out, out
+    calls = (stubs / "calls").read_text().splitlines()
+    assert len(calls) == n + 1
+    sub = submissions(tmp_path / "results" / "big")[-1]
+    folder = Path(sub["folder"])
+    ids = [str(101 + k) for k in range(n)]
+    assert sub["sizes"] == sizes and sub["array_job_ids"] == ids
+    assert sub["aggregate_job_id"] == str(101 + n)
+    listed = []
+    for k, (call, size) in enumerate(zip(calls, sizes, strict=False)):
+        args, array_line, cwd = call.split(" | ")
+        assert cwd == str(folder)
+        assert args.split()[-1] == f"array-{k + 1}.sbatch"
+        assert ("--dependency=afterany:" + ids[k - 1] in args) == bool(throttle and k)
+        suffix = f"%{throttle}" if throttle else ""
+        assert array_line == f"#SBATCH --array=0-{size - 1}{suffix}"
+        listed += (folder / f"cases-{k + 1}.txt").read_text().split()
+    assert listed == sub["case_ids"] and len(set(listed)) == 2500
+    assert calls[-1].startswith(f"--parsable --dependency=afterany:{':'.join(ids)} "
+                                "aggregate.sbatch")
+    script = (folder / "array-2.sbatch").read_text()
+    assert f"--case-list {folder / 'cases-2.txt'}" in script
+    submit = (folder / "submit.sh").read_text()
+    assert all(f"array-{k + 1}.sbatch" in submit for k in range(n))
+
+
+def test_study_check_warns_of_large_sweeps(tmp_path, capsys):
+    values = ", ".join(f"{1 + i / 1000:.3f}" for i in range(1000))
+    path = _study(tmp_path, "huge", f"selftest.edge_mm = [{values}]\n"
+                  "selftest.cells_per_side = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")
+    assert nre(["study", "check", path]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "10000 cases" in text and "warning" in text
+    assert "10 arrays" in text  # split at Slurm's default MaxArraySize
+
+
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     def unavailable(reason: str):
