@@ -20,7 +20,8 @@ for the one before it, so ``%K`` still bounds the tasks running at once.
 Nothing from a study file reaches a shell unquoted: paths are ``shlex.quote``-d, names and
 options are checked against strict character sets (:mod:`studies.fields`) before they are
 written to an ``#SBATCH`` line, the log paths there are relative to the submission folder (the
-jobs' working directory), and every script passes ``bash -n`` before anything is submitted.
+jobs' working directory; a results folder holding ``%`` or ``\\``, which Slurm reads as
+patterns there, is refused), and every script passes ``bash -n`` before anything is submitted.
 
 Only cases that are missing, failed, interrupted or damaged are submitted, so ``resubmit`` is
 ``submit`` again from the results folder. Every submission is appended to
@@ -282,8 +283,14 @@ def write_submission(study: Study, case_ids: list[str], opts: SlurmOptions, *,
     err = check_study_name(study.name)
     if err:  # load_study checked it; a Study built by hand may not have been
         raise ValueError(f"study.name: {err}")
-    sizes = split_sizes(len(case_ids), max_array_size)
     store = ResultStore(study.results_dir)
+    if "%" in str(store.root) or "\\" in str(store.root):
+        # Slurm expands %A, %j, %x ... and drops '\\' in the whole log path, the job's
+        # working directory included: the job would fail to open its log (JobLaunchFailure).
+        raise ValueError(f"{store.root}: a results folder with '%' or '\\' cannot hold Slurm "
+                         "jobs (Slurm reads them as patterns in log file names); allowed: a "
+                         "folder without them (--results)")
+    sizes = split_sizes(len(case_ids), max_array_size)
     store.write_snapshot(study)
     for case in study.cases:
         store.write_params(case, study.plugins)

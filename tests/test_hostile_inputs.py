@@ -52,8 +52,11 @@ FIELDS = ("study.name", "study.results_dir", "study.plugins", "slurm.partition",
 
 #: Hostile strings a field takes (everything else must be refused): only paths may hold them.
 ACCEPTED = {"study.results_dir": {"dollar", "backtick", "semicolon", "single-quote",
-                                  "double-quote", "and-pipe", "unicode", "percent-hash",
-                                  "option", "backslash"}}
+                                  "double-quote", "and-pipe", "unicode", "option"}}
+#: Paths Slurm cannot take: it reads '%' and '\' as patterns in the log paths (the job's
+#: working directory included) and fails the job; submit refuses them.
+SLURM_PATTERN = {"percent-hash", "backslash"}
+PERCENT = "a results folder with '%' or '\\' cannot hold Slurm jobs"
 
 
 def _toml(value) -> str:
@@ -201,7 +204,10 @@ def test_hostile_study_field(field, name, place, tmp_path, monkeypatch, capsys):
         assert code == 2
         lines = err.splitlines()
         assert len(lines) == 1 and lines[0].startswith("nre slurm submit: error: "), err
-        assert f"key '{field}'" in lines[0], err
+        if field == "study.results_dir" and name in SLURM_PATTERN:
+            assert PERCENT in lines[0], err
+        else:
+            assert f"key '{field}'" in lines[0], err
     assert not list(markers.iterdir())
     after = _tree(tmp_path, [root / "res", root / "results", tmp_path / "stubs"])
     assert after == before, sorted(after ^ before)
@@ -240,6 +246,8 @@ def test_hostile_results_option(name, place, tmp_path, monkeypatch, capsys):
                                          [f"--results={value}"], capsys)
     if name in ("newline", "carriage-return", "nul"):
         assert code == 2 and len(err.splitlines()) == 1 and "--results" in err, err
+    elif name in SLURM_PATTERN:
+        assert code == 2 and len(err.splitlines()) == 1 and PERCENT in err, err
     else:
         assert code == 0, err
         assert results == Path(os.path.abspath(value))
@@ -254,7 +262,7 @@ def test_hostile_study_folder_and_real_worker(tmp_path, monkeypatch, capsys):
     markers = tmp_path / "markers"
     markers.mkdir()
     _write_stubs(tmp_path / "stubs")
-    root = tmp_path / "a b $(touch ${NRE_MARK}d) `touch ${NRE_MARK}b` ; x' \" & ü %A #c \\"
+    root = tmp_path / "a b $(touch ${NRE_MARK}d) `touch ${NRE_MARK}b` ; x' \" & ü #c"
     root.mkdir()
     study_file = root / "s.toml"
     study_file.write_text(_study().replace("[1.0, 2.0]", "[1.0]"))

@@ -279,3 +279,48 @@ def test_cancelled_task_is_interrupted_and_resubmit_completes(slurm, tmp_path, c
     finally:
         os.environ.pop("NRE_TEST_LEDGER", None)
         os.environ.pop("NRE_TEST_NO_SLEEP", None)
+
+
+def test_hostile_paths_on_real_slurm(slurm, tmp_path, capsys, monkeypatch):
+    """A study in a folder, and with a results folder, full of shell characters and unicode:
+    the real array and aggregation jobs run, no injected command runs (their marker files do
+    not appear) and nothing is written outside the results folder. ('%' and '\\', which Slurm
+    reads as log-name patterns, are refused by submit: tests/test_hostile_inputs.py.)"""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("NRE_MARK", f"{markers}/")  # sbatch exports it to the jobs
+    root = tmp_path / "a b $(touch ${NRE_MARK}d) `touch ${NRE_MARK}b` ; x' \" & ü #c"
+    root.mkdir()
+    path = root / "h.toml"
+    path.write_text("""\
+[study]
+name = "hostile"
+solve = ["selftest"]
+plugins = ["tests.study_kinds"]
+results_dir = "res $(touch $NRE_MARK/r) `touch $NRE_MARK/t` ; 'q\\" ü #/z"
+[slurm]
+ranks = 1
+time = "5"
+mem = "1G"
+[sweep.grid]
+selftest.edge_mm = [1.0, 2.0]
+selftest.cells_per_side = [2]
+""")
+    study = load_study(path)
+    results = study.results_dir
+    assert results.is_relative_to(root) and results.name == "z"
+
+    def tree() -> set[str]:
+        return {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                if results not in p.parents and p != results and p not in results.parents}
+
+    before = tree()
+    assert nre(["slurm", "submit", path]) == 0
+    sub = _last_submission(results)
+    tasks = _wait_and_check(slurm, sub)
+    assert tasks == {"0": ("COMPLETED", "0:0"), "1": ("COMPLETED", "0:0")}, _logs(results)
+    table = pd.read_csv(results / "aggregate" / "cases.csv")
+    assert list(table["status"]) == ["done", "done"], _logs(results)
+    assert len(list((Path(sub["folder"]) / "logs").glob("case-*_[01].out"))) == 2
+    assert not list(markers.iterdir())
+    assert tree() == before
