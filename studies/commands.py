@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="list every case")
     p.set_defaults(handler=_check)
 
-    p = sub.add_parser("run", help="run the missing/failed cases locally under MPI")
+    p = sub.add_parser("run", help="run the missing/failed/interrupted/damaged cases locally")
     p.add_argument("file")
     p.add_argument("--results", help="results folder (default: study.results_dir)")
     p.add_argument("--force", action="store_true", help="rerun cases that are done")
@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     _allow_outside(p)
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("status", help="list done/failed/interrupted/running/missing cases")
+    p = sub.add_parser("status", help="list done/failed/interrupted/damaged/running/missing cases")
     p.add_argument("target", metavar="DIR_OR_FILE")
     p.add_argument("--results", help="results folder when giving a study file")
     p.add_argument("-v", "--verbose", action="store_true", help="list every case")

@@ -1,14 +1,16 @@
 """The local runner: every pending case of a study under MPI, several at once, resumable.
 
 ``run_study`` snapshots the study into its results folder, writes each case's parameters, then
-runs the cases that are missing, failed or interrupted (all of them with ``force``). Each case is
+runs the cases that are missing, failed, interrupted or damaged (all of them with ``force``); a
+damaged record is kept beside the new one (``record.json.damaged-<time>``). Each case is
 supervised by :func:`studies.worker.supervise_case` (its own ``mpirun -n R`` of the venv), in a
 pool of ``parallel`` threads. The first case runs alone so that it compiles the forms into the
 study's shared cache once; the others then find them there.
 
-It is safe to kill (a killed runner's cases are missing, not half-done, and its locks go stale
-with it) and to start twice on the same study (cases are claimed with lock files, and a claimed
-case is skipped by the other runner).
+An error of the runner itself (a full disk, a results folder that went away) stops the run
+and is raised once; the attempt it hit is removed. It is safe to kill (a killed runner's cases
+are missing, not half-done, and its locks go stale with it) and to start twice on the same
+study (cases are claimed with lock files, and a claimed case is skipped by the other runner).
 """
 
 from __future__ import annotations

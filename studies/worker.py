@@ -307,6 +307,10 @@ def supervise_case(
 ) -> tuple[str, str]:
     """Claim, run and record one case (see the module docstring).
 
+    A damaged record (:meth:`~studies.store.ResultStore.inspect_record`) is kept beside the new
+    one as ``record.json.damaged-<time>``; an error of our own (disk full) removes the attempt
+    folder before it propagates.
+
     Args:
         store: The study's results folder.
         cid: Case id; ``cases/<cid>/params.json`` must exist.

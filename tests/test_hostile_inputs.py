@@ -26,8 +26,10 @@ from studies.schema import StudyError
 from studies.study import load_study, load_study_text
 from tests.study_cli import nre
 
-#: ``{M}`` is the marker folder: an injected command would create a file there.
+#: ``{M}`` is the marker folder: an injected command would create a file there. "issue-11" is
+#: the results_dir of issue 11 (``res/$(touch /tmp/x)/`touch /tmp/y`/z`` as a results_dir).
 HOSTILE = {
+    "issue-11": "$(touch {M}/x)/`touch {M}/y`",
     "dollar": "$(touch {M}/dollar)",
     "backtick": "`touch {M}/backtick`",
     "semicolon": "x; touch {M}/semicolon",
@@ -51,7 +53,7 @@ FIELDS = ("study.name", "study.results_dir", "study.plugins", "slurm.partition",
           "slurm.account", "slurm.qos", "slurm.time", "slurm.mem", "slurm.extra")
 
 #: Hostile strings a field takes (everything else must be refused): only paths may hold them.
-ACCEPTED = {"study.results_dir": {"dollar", "backtick", "semicolon", "single-quote",
+ACCEPTED = {"study.results_dir": {"issue-11", "dollar", "backtick", "semicolon", "single-quote",
                                   "double-quote", "and-pipe", "unicode", "option"}}
 #: Paths Slurm cannot take: it reads '%' and '\' as patterns in the log paths (the job's
 #: working directory included) and fails the job; submit refuses them.
