@@ -209,10 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # noqa: BLE001  (every error ends as one line, or a traceback)
         rank = _rank()
-        if debug:
-            prefix = f"[rank {rank}] " if rank or "mpi4py.MPI" in sys.modules and \
-                sys.modules["mpi4py.MPI"].COMM_WORLD.size > 1 else ""
-            print(prefix + traceback.format_exc(), file=sys.stderr, end="")
+        if debug:  # every rank: the error may be one rank's own
+            print(f"[rank {rank}] " + traceback.format_exc(), file=sys.stderr, end="")
         if rank == 0:
             for line in error_lines(err):
                 print(f"nre {_command(args)}: error: {line}", file=sys.stderr)
