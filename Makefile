@@ -28,8 +28,8 @@ demo: venv
 	@start=$$(date +%s); \
 	$(BIN)/nre mesh --grade pacss-3 --out results/demo-mesh && \
 	$(BIN)/nre study run studies/default.toml && \
-	$(BIN)/nre report results/default && \
-	echo "demo: done in $$(( $$(date +%s) - start )) s; report: results/default/report/index.html"
+	$(BIN)/nre report studies/results/default && \
+	echo "demo: done in $$(( $$(date +%s) - start )) s; report: studies/results/default/report/index.html"
 
 lint: venv
 	$(BIN)/ruff check .

@@ -64,8 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _tables(args: argparse.Namespace) -> dict:
     tables: dict = {}
     if args.spec is not None:
-        text = args.spec.read_text()
-        tables = json.loads(text) if args.spec.suffix == ".json" else tomllib.loads(text)
+        try:
+            text = args.spec.read_bytes().decode("utf-8")
+            tables = json.loads(text) if args.spec.suffix == ".json" else tomllib.loads(text)
+        except ValueError as err:  # not UTF-8, not TOML/JSON: name the file (one-line error)
+            raise ValueError(f"{args.spec}: --spec: {' '.join(str(err).split())}") from None
     if args.grade:
         calc = tables.get("calcification", {})
         calc = {} if isinstance(calc, str) else dict(calc)

@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--x-axis", help="map x axis (default balloon.pressure_atm)")
     p.add_argument("--y-axis", help="map y axis (default calcification.grade)")
     p.add_argument("--no-renders", action="store_true", help="skip the field renders")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept a study.results_dir outside the study file's folder")
     p.set_defaults(handler=_report)
 
 
@@ -34,7 +36,8 @@ def _report(args: argparse.Namespace) -> int:
     from postprocess.report import ReportOptions, options_from_file, write_report
     from studies.commands import resolve_target
 
-    root, _study = resolve_target(args.target, args.results)
+    root, _study = resolve_target(args.target, args.results,
+                                  allow_outside=args.allow_outside)
     opts = options_from_file(args.options) if args.options else ReportOptions()
     changes = {}
     if args.verification:

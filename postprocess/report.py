@@ -39,6 +39,7 @@ from postprocess.curves import (
 )
 from postprocess.table import StudyTable, axis_values, is_missing_value, load_study_table
 from postprocess.verification import Verification, load_verification
+from studies.store import ResultStore
 
 __all__ = ["ReportOptions", "ReportResult", "options_from_file", "write_report"]
 
@@ -154,7 +155,7 @@ table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#eee;position:sticky;top:0}
 tr.st-failed td{background:#fde0e0}tr.st-missing td,tr.st-running td{background:#eee}
-tr.st-interrupted td{background:#fff2cc}
+tr.st-interrupted td,tr.st-damaged td{background:#fff2cc}
 pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em}
 .note{color:#555;font-style:italic}.bad{color:#b00;font-weight:bold}.good{color:#070}
 details{margin:.5em 0}
@@ -232,12 +233,13 @@ def _draw_maps(table: StudyTable, opts: ReportOptions, outdir: Path, notes: list
 
 def _load_curves(table: StudyTable) -> dict[str, dict[str, np.ndarray]]:
     out = {}
+    store = ResultStore(table.root)
     for cid in table.frame.loc[table.frame["status"] == "done", "case_id"]:
         rdir = table.root / "cases" / cid / "result"
-        try:
-            listed = json.loads((rdir / "record.json").read_text()).get("curves")
-        except (OSError, ValueError):
+        record = store.read_record(cid)  # None when missing or damaged (since the table)
+        if record is None:
             continue
+        listed = record.get("curves")
         curves = load_case_curves(rdir, listed)
         if curves:
             out[cid] = curves
@@ -255,11 +257,10 @@ def _render_cases(table: StudyTable, opts: ReportOptions, outdir: Path, notes: l
 
     frame = table.frame[table.frame["status"] == "done"]
     records = {}
+    store = ResultStore(table.root)
     for cid in frame["case_id"]:
-        try:
-            rec = json.loads((table.root / "cases" / cid / "result" / "record.json")
-                             .read_text())
-        except (OSError, ValueError):
+        rec = store.read_record(cid)
+        if rec is None:
             continue
         files = [f for f in rec.get("fields", []) if Path(f).suffix.lower() in _FIELD_SUFFIXES]
         if files:
@@ -309,13 +310,13 @@ def _provenance(table: StudyTable) -> str:
     hosts: dict[str, int] = {}
     ranks: set = set()
     starts, ends, wall = [], [], 0.0
+    store = ResultStore(table.root)
     for cid in table.frame.loc[table.frame["status"].isin(["done", "failed", "interrupted"]),
                                "case_id"]:
-        try:
-            prov = json.loads((table.root / "cases" / cid / "result" / "record.json")
-                              .read_text()).get("provenance", {})
-        except (OSError, ValueError):
+        record = store.read_record(cid)
+        if record is None:
             continue
+        prov = record.get("provenance", {})
         commit = prov.get("git_commit") or f"package {prov.get('package_version')}"
         if prov.get("git_dirty"):
             commit += " (with uncommitted changes)"

@@ -11,7 +11,6 @@ relative to ``base`` (``balloon.pressure_atm``), one per scalar result named ``<
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -95,13 +94,14 @@ def load_study_table(results_dir: str | os.PathLike) -> StudyTable:
         ValueError: ``results_dir`` is not a study results folder (no ``study.json``).
     """
     from studies.aggregate import BASE_COLUMNS, case_rows
+    from studies.store import ResultStore
 
     root = Path(results_dir).resolve()
     meta_path = root / "study.json"
     if not meta_path.exists():
-        raise ValueError(f"results_dir = {str(root)!r} is not a study results folder "
-                         "(no study.json); run the study first")
-    meta = json.loads(meta_path.read_text())
+        raise ValueError(f"{root}: not a study results folder (no study.json); allowed: a "
+                         "results folder (run the study first)")
+    meta = ResultStore(root).read_snapshot()
     rows = case_rows(root)
     axes = list(meta.get("axes", []))
     result_cols = sorted({k for r in rows for k in r if ":" in k})

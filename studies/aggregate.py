@@ -37,21 +37,23 @@ def case_rows(results_dir: str | os.PathLike, expected: list[dict] | None = None
     rows = []
     for entry in store.expected_cases() if expected is None else expected:
         cid = entry["case_id"]
+        # state() vets the record (studies.store.record_problem): a damaged one is a
+        # "damaged" row with the reason, never a crash.
         state, record, note = store.state(cid)
-        row: dict = {"case_id": cid, "index": entry["index"], "source": entry["source"],
+        row: dict = {"case_id": cid, "index": entry.get("index"), "source": entry.get("source"),
                      "status": str(state), "reason": note or None}
         row.update(entry["axes"])
         if record is not None:
-            for kind, values in record.get("results", {}).items():
+            for kind, values in record["results"].items():
                 for key, value in values.items():
                     row[f"{kind}:{key}"] = value
             prov = record.get("provenance", {})
+            slurm = prov.get("slurm") or {}
             row["ranks"] = prov.get("ranks")
             row["wall_s"] = prov.get("wall_s")
             row["host"] = prov.get("host")
-            row["slurm_job"] = "_".join(str(prov.get("slurm", {}).get(k)) for k in
-                                        ("array_job_id", "array_task_id")
-                                        if prov.get("slurm", {}).get(k)) or None
+            row["slurm_job"] = "_".join(str(slurm[k]) for k in ("array_job_id", "array_task_id")
+                                        if slurm.get(k)) or None
             row["end"] = prov.get("end")
         rows.append(row)
     return rows
@@ -123,13 +125,11 @@ def aggregate(results_dir: str | os.PathLike) -> dict[str, Path]:
     Returns:
         ``{"parquet": path, "csv": path, "netcdf": path}``.
     """
-    import json
-
     import pandas as pd
 
     store = ResultStore(results_dir)
+    meta = store.read_snapshot()
     rows = case_rows(store.root)
-    meta = json.loads((store.root / "study.json").read_text())
     axes = list(meta["axes"])
     result_cols = sorted({k for r in rows for k in r if ":" in k})
     extra = ["ranks", "wall_s", "host", "slurm_job", "end"]

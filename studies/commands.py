@@ -17,53 +17,65 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("check", help="validate a study file; print its cases and their cost")
     p.add_argument("file")
+    _allow_outside(p)
     p.add_argument("-v", "--verbose", action="store_true", help="list every case")
     p.set_defaults(handler=_check)
 
-    p = sub.add_parser("run", help="run the missing/failed cases locally under MPI")
+    p = sub.add_parser("run", help="run the missing/failed/interrupted/damaged cases locally")
     p.add_argument("file")
     p.add_argument("--results", help="results folder (default: study.results_dir)")
     p.add_argument("--force", action="store_true", help="rerun cases that are done")
     p.add_argument("--parallel", type=int, help="cases at once (default: run.parallel_cases)")
     p.add_argument("--ranks", type=int, help="MPI ranks per case (default: run.ranks)")
     p.add_argument("--no-aggregate", action="store_true", help="skip the table at the end")
+    _allow_outside(p)
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("status", help="list done/failed/interrupted/running/missing cases")
+    p = sub.add_parser("status", help="list done/failed/interrupted/damaged/running/missing cases")
     p.add_argument("target", metavar="DIR_OR_FILE")
     p.add_argument("--results", help="results folder when giving a study file")
     p.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    _allow_outside(p)
     p.set_defaults(handler=_status)
 
     p = sub.add_parser("aggregate", help="write the case table (Parquet, CSV) and sweep.nc")
     p.add_argument("target", metavar="DIR_OR_FILE")
     p.add_argument("--results", help="results folder when giving a study file")
+    _allow_outside(p)
     p.set_defaults(handler=_aggregate)
 
     p = sub.add_parser("bless", help="store a finished study's results as a regression reference")
     p.add_argument("target", metavar="DIR_OR_FILE")
     p.add_argument("--reference", required=True, help="reference JSON (tests/references/...)")
     p.add_argument("--results", help="results folder when giving a study file")
+    _allow_outside(p)
     p.set_defaults(handler=_bless)
 
     p = sub.add_parser("compare", help="compare a study's results with a regression reference")
     p.add_argument("target", metavar="DIR_OR_FILE")
     p.add_argument("--reference", required=True)
     p.add_argument("--results", help="results folder when giving a study file")
+    _allow_outside(p)
     p.set_defaults(handler=_compare)
 
 
-def resolve_target(target: str, results: str | None = None) -> tuple[Path, object | None]:
+def _allow_outside(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept a study.results_dir outside the study file's folder")
+
+
+def resolve_target(target: str, results: str | None = None, *,
+                   allow_outside: bool = False) -> tuple[Path, object | None]:
     """``(results folder, study or None)`` for a results folder or a study file."""
     path = Path(target)
     if path.is_dir():
         if not (path / "study.json").exists():
-            raise ValueError(f"{path} is not a study results folder (no study.json); "
-                             "give the study file or run it first")
+            raise ValueError(f"{path}: not a study results folder (no study.json); allowed: "
+                             "a results folder, or the study file (run it first)")
         return path.resolve(), None
     from studies.study import load_study
 
-    study = load_study(path, results_dir=results)
+    study = load_study(path, results_dir=results, allow_outside=allow_outside)
     return study.results_dir, study
 
 
@@ -74,7 +86,7 @@ def _hours(seconds: float) -> str:
 def _check(args: argparse.Namespace) -> int:
     from studies.study import load_study
 
-    study = load_study(args.file)
+    study = load_study(args.file, allow_outside=args.allow_outside)
     costs = [study.case_cost_core_s(c) for c in study.cases]
     total = sum(costs)
     ranks, par = study.run["ranks"], study.parallel_cases()
@@ -91,6 +103,8 @@ def _check(args: argparse.Namespace) -> int:
     print(f"  slurm: {len(study.cases)} array tasks x {study.slurm_ranks()} rank(s), "
           f"time {study.slurm['time']}, mem {study.slurm['mem']}")
     print(f"  results: {study.results_dir}")
+    from hpc.slurm import sweep_warnings
+    print("".join(f"  warning: {w}\n" for w in sweep_warnings(study)), end="")
     if args.verbose:
         for case, cost in zip(study.cases, costs, strict=True):
             print(f"    {case.case_id}  {cost:8.1f} core-s  {case.label()}")
@@ -102,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     from studies.runner import run_study
     from studies.study import load_study
 
-    study = load_study(args.file, results_dir=args.results)
+    study = load_study(args.file, results_dir=args.results, allow_outside=args.allow_outside)
     summary = run_study(study, force=args.force, parallel=args.parallel, ranks=args.ranks)
     if not args.no_aggregate:
         paths = aggregate(study.results_dir)
@@ -112,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from studies.aggregate import case_rows, status_counts
-    root, study = resolve_target(args.target, args.results)
+    root, study = resolve_target(args.target, args.results,
+                                 allow_outside=args.allow_outside)
     expected = None
     if study is not None:  # the cases of the file as it is now
         expected = [{"case_id": c.case_id, "index": c.index, "source": c.source, "axes": c.axes}
@@ -130,7 +145,8 @@ def _status(args: argparse.Namespace) -> int:
 def _aggregate(args: argparse.Namespace) -> int:
     from studies.aggregate import aggregate
 
-    root, _study = resolve_target(args.target, args.results)
+    root, _study = resolve_target(args.target, args.results,
+                                 allow_outside=args.allow_outside)
     for kind, path in aggregate(root).items():
         print(f"{kind}: {path}")
     return 0
@@ -139,7 +155,8 @@ def _aggregate(args: argparse.Namespace) -> int:
 def _bless(args: argparse.Namespace) -> int:
     from studies.regression import bless
 
-    root, study = resolve_target(args.target, args.results)
+    root, study = resolve_target(args.target, args.results,
+                                 allow_outside=args.allow_outside)
     data = bless(root, args.reference, study=str(study.path) if study else "")
     print(f"blessed {len(data['cases'])} case(s) into {args.reference}")
     return 0
@@ -148,7 +165,8 @@ def _bless(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from studies.regression import compare
 
-    root, _study = resolve_target(args.target, args.results)
+    root, _study = resolve_target(args.target, args.results,
+                                 allow_outside=args.allow_outside)
     problems = compare(root, args.reference)
     for line in problems:
         print(line)

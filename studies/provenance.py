@@ -11,7 +11,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["code_version", "library_versions", "now_iso", "runtime_provenance", "slurm_ids"]
+__all__ = ["code_version", "library_versions", "now_iso", "package_version", "runtime_provenance",
+           "slurm_ids"]
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -30,10 +31,30 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def package_version() -> str:
+    """The installed distribution's version, ``"unknown"`` when it is not installed."""
+    try:
+        from importlib.metadata import version
+
+        return version("nre")
+    except Exception:  # noqa: BLE001  (no metadata: say so rather than fail)
+        return "unknown"
+
+
 @functools.cache
 def code_version() -> dict:
-    """Git commit of the toolkit's source tree (with a dirty flag), else the package version."""
+    """Git commit of the toolkit's source tree (with a dirty flag), else the package version.
+
+    Only a checkout whose top level is the toolkit's own folder counts: an installed copy that
+    merely lies inside some other repository has no commit.
+    """
     try:
+        top = subprocess.run(
+            ["git", "-C", str(_REPO), "rev-parse", "--show-toplevel"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        if Path(top).resolve() != _REPO.resolve():
+            raise subprocess.SubprocessError(f"{_REPO} is not the top of a git checkout")
         commit = subprocess.run(
             ["git", "-C", str(_REPO), "rev-parse", "HEAD"],
             capture_output=True, text=True, timeout=10, check=True,
@@ -45,12 +66,7 @@ def code_version() -> dict:
         return {"git_commit": commit, "git_dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         pass
-    try:
-        from importlib.metadata import version
-
-        return {"git_commit": None, "package_version": version("nre")}
-    except Exception:  # noqa: BLE001  (no metadata either: say so rather than fail a case)
-        return {"git_commit": None, "package_version": "unknown"}
+    return {"git_commit": None, "package_version": package_version()}
 
 
 def library_versions() -> dict:

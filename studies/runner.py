@@ -1,14 +1,16 @@
 """The local runner: every pending case of a study under MPI, several at once, resumable.
 
 ``run_study`` snapshots the study into its results folder, writes each case's parameters, then
-runs the cases that are missing, failed or interrupted (all of them with ``force``). Each case is
+runs the cases that are missing, failed, interrupted or damaged (all of them with ``force``); a
+damaged record is kept beside the new one (``record.json.damaged-<time>``). Each case is
 supervised by :func:`studies.worker.supervise_case` (its own ``mpirun -n R`` of the venv), in a
 pool of ``parallel`` threads. The first case runs alone so that it compiles the forms into the
 study's shared cache once; the others then find them there.
 
-It is safe to kill (a killed runner's cases are missing, not half-done, and its locks go stale
-with it) and to start twice on the same study (cases are claimed with lock files, and a claimed
-case is skipped by the other runner).
+An error of the runner itself (a full disk, a results folder that went away) stops the run
+and is raised once; the attempt it hit is removed. It is safe to kill (a killed runner's cases
+are missing, not half-done, and its locks go stale with it) and to start twice on the same
+study (cases are claimed with lock files, and a claimed case is skipped by the other runner).
 """
 
 from __future__ import annotations
@@ -134,9 +136,17 @@ def run_study(
         if stop.is_set():
             return
         c0 = time.monotonic()
-        state, note = supervise_case(store, case.case_id, launch=launch, owner=owner,
-                                     ranks=ranks, force=force, stop=stop, stop_reason=reason,
-                                     timeout_s=study.run["case_timeout_s"])
+        try:
+            state, note = supervise_case(store, case.case_id, launch=launch, owner=owner,
+                                         ranks=ranks, force=force, stop=stop,
+                                         stop_reason=reason,
+                                         timeout_s=study.run["case_timeout_s"])
+        except BaseException as err:
+            # An error of the runner itself (disk full, results folder gone): the other cases
+            # would meet it too, so the run stops and the error is reported once.
+            reason[0] = f"runner stopped by an error: {type(err).__name__}: {err}"
+            stop.set()
+            raise
         progress.update(case, str(state), note, time.monotonic() - c0)
 
     def on_signal(signum, frame):
@@ -152,11 +162,15 @@ def run_study(
         one(todo[0])
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             pending = {pool.submit(one, case) for case in todo[1:]}
+            first_error: BaseException | None = None
             while pending:
                 # Short waits keep the main thread responsive to signals.
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    fut.result()
+                    if fut.exception() is not None and first_error is None:
+                        first_error = fut.exception()
+            if first_error is not None:
+                raise first_error
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

@@ -13,11 +13,13 @@ their ``base.*`` fields in it when they are imported (see :mod:`studies.kinds`).
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["REQUIRED", "SCHEMA", "Field", "Issue", "Schema", "StudyError"]
+__all__ = ["REQUIRED", "SCHEMA", "Field", "Issue", "Schema", "StudyError",
+           "control_character_error"]
 
 
 class _Required:
@@ -124,6 +126,8 @@ class Field:
             return value, None
         if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
             return value, f"expected a {_TYPE_NAMES[typ]}, got {_describe(value)}"
+        if typ is str:
+            return value, control_character_error(value)
         return value, None
 
     def convert(self, value: Any) -> tuple[Any, str | None]:
@@ -166,6 +170,20 @@ class Field:
             if err:
                 return value, err
         return value, None
+
+
+def control_character_error(text: str) -> str | None:
+    """Why ``text`` is not one line of printable text (a newline, NUL or other control
+    character), or ``None``. Every string of a study passes this check: a newline in a value
+    that reaches a shell script or a ``#SBATCH`` line would start a line of its own."""
+    for pos, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            name = unicodedata.name(char, "") or {"\n": "LINE FEED", "\r": "CARRIAGE RETURN",
+                                                  "\0": "NUL", "\t": "TAB"}.get(char, "")
+            return (f"{text!r} holds the control character U+{ord(char):04X}"
+                    f"{' (' + name.lower() + ')' if name else ''} at position {pos}; "
+                    "allowed: one line of printable text")
+    return None
 
 
 def _describe(value: Any) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import tomllib
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _params(args: argparse.Namespace) -> dict:
     params: dict = {}
     if args.params is not None:
-        data = tomllib.loads(args.params.read_text())
+        from studies.cli import read_toml_file
+
+        data = read_toml_file(args.params, option="--params")
         params = data.get("base", data)
     for value, path in ((args.grade, ("calcification", "grade")),
                         (args.pressure_atm, ("balloon", "pressure_atm")),

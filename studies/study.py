@@ -2,7 +2,9 @@
 
 A study file (TOML) has the sections
 
-- ``[study]``: ``name``, ``solve`` (case kinds each case runs), ``results_dir``, ``plugins``;
+- ``[study]``: ``name``, ``solve`` (case kinds each case runs), ``results_dir`` (relative to
+  the file's folder, ``{name}`` its only placeholder; a folder outside the file's folder needs
+  ``allow_outside = true``), ``plugins``;
 - ``[run]``: ``ranks`` per case, ``parallel_cases``, ``case_timeout_s`` for local runs;
 - ``[slurm]``: ``partition``, ``time``, ``mem``, ``ranks``, ``throttle``, ``launcher``, ...;
 - ``[base.*]``: the base case, every field typed in :data:`studies.schema.SCHEMA`;
@@ -25,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studies import fields as _fields  # noqa: F401  (registers the study/run/slurm schema)
+from studies import fields as _fields  # (also registers the study/run/slurm schema)
 from studies.caseid import case_id
 from studies.kinds import get_kind, kind_names, load_kind_modules
-from studies.schema import SCHEMA, Issue, StudyError
+from studies.schema import SCHEMA, Issue, StudyError, control_character_error
 from studies.tomllines import KeyLines
 
 __all__ = ["Case", "Study", "load_study", "load_study_text"]
@@ -104,22 +106,32 @@ class Study:
         return max(1, cores // (ranks or self.run["ranks"]))
 
 
-def load_study(path: str | os.PathLike, *, results_dir: str | os.PathLike | None = None) -> Study:
+def load_study(path: str | os.PathLike, *, results_dir: str | os.PathLike | None = None,
+               allow_outside: bool = False) -> Study:
     """Read, validate and expand a study file.
 
     Args:
         path: The TOML file.
-        results_dir: Overrides ``study.results_dir``.
+        results_dir: Overrides ``study.results_dir`` (a folder a person typed: relative to the
+            working directory, anywhere).
+        allow_outside: Accept a ``study.results_dir`` outside the file's folder (as
+            ``study.allow_outside = true`` does).
 
     Raises:
         StudyError: listing every problem with its key and file line; nothing is written.
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as err:
         raise StudyError(str(path), [Issue("(file)", f"cannot read: {err.strerror}")]) from None
-    return load_study_text(text, source=str(path), path=path, results_dir=results_dir)
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise StudyError(str(path), [Issue(
+            "(file)", f"not UTF-8 text: byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start}; allowed: a TOML file saved as UTF-8", line)]) from None
+    return load_study_text(text, source=str(path), path=path, results_dir=results_dir,
+                           allow_outside=allow_outside)
 
 
 def load_study_text(
@@ -128,8 +140,11 @@ def load_study_text(
     source: str = "<text>",
     path: Path | None = None,
     results_dir: str | os.PathLike | None = None,
+    allow_outside: bool = False,
 ) -> Study:
-    """Validate and expand a study given as TOML text (see :func:`load_study`)."""
+    """Validate and expand a study given as TOML text (see :func:`load_study`); a relative
+    ``study.results_dir`` is taken from ``path``'s folder, or the working directory without one.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -146,8 +161,11 @@ def load_study_text(
     # Plugins register kinds and schema fields, so they are imported before validating.
     plugins = data.get("study", {}).get("plugins", []) if isinstance(data.get("study"), dict) \
         else []
+    # Only well-formed module names are imported (the schema reports the others).
+    plugins = [p for p in plugins if isinstance(p, str) and _fields.is_module_name(p)] \
+        if isinstance(plugins, list) else []
     try:
-        load_kind_modules(plugins if isinstance(plugins, list) else [])
+        load_kind_modules(plugins)
     except ImportError as err:
         issues.append(Issue("study.plugins", f"cannot import: {err}", line(("study", "plugins"))))
 
@@ -165,17 +183,16 @@ def load_study_text(
 
     base = resolved.get("base", {})
     grid, listed = _validate_sweep(data.get("sweep", {}), base, issues, line)
+    meta = resolved.get("study", {})
+    results = None
+    if not any(i.key in ("study.name", "study.results_dir", "study.allow_outside", "study")
+               for i in issues):
+        results = _results_folder(meta, path, results_dir, allow_outside, issues, line)
     if issues:
         raise StudyError(source, issues)
 
-    meta = resolved["study"]
     name = meta["name"]
     solve = tuple(meta["solve"])
-    if results_dir is None:
-        results_dir = meta["results_dir"].format(name=name)
-    results = Path(results_dir)
-    if not results.is_absolute():
-        results = Path.cwd() / results
     study = Study(
         name=name, path=path, text=text, solve=solve, results_dir=results,
         plugins=tuple(meta["plugins"]), run=resolved["run"], slurm=resolved["slurm"],
@@ -183,6 +200,36 @@ def load_study_text(
     )
     study.cases.extend(_expand(study))
     return study
+
+
+def _results_folder(meta: dict, path: Path | None, override, allow_outside: bool,
+                    issues: list[Issue], line) -> Path | None:
+    """The absolute results folder; a problem is appended to ``issues`` (then ``None``).
+
+    ``override`` (``--results``) is relative to the working directory and may be anywhere; the
+    file's ``study.results_dir`` is relative to the file's folder and must stay inside it unless
+    ``study.allow_outside`` or ``allow_outside``.
+    """
+    if override is not None:
+        key, where = "--results", None
+        results = Path(os.path.abspath(override))
+    else:
+        key, where = "study.results_dir", line(("study", "results_dir"))
+        folder = Path(os.path.abspath(path.parent if path is not None else Path.cwd()))
+        # results_dir_error() admitted {name} as the only placeholder: format() is safe here.
+        text = meta["results_dir"].format(name=meta["name"])
+        results = Path(os.path.abspath(folder / text))
+        inside = results.resolve().is_relative_to(folder.resolve())
+        if not (inside or allow_outside or meta["allow_outside"]):
+            issues.append(Issue(key, f"{meta['results_dir']!r} is {results}, outside the study "
+                                f"file's folder {folder}; allowed: a folder inside it, or "
+                                "study.allow_outside = true (or --allow-outside)", where))
+            return None
+    err = control_character_error(str(results))
+    if err:
+        issues.append(Issue(key, f"results folder {err}", where))
+        return None
+    return results
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:

@@ -23,6 +23,7 @@ import argparse
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -306,6 +307,10 @@ def supervise_case(
 ) -> tuple[str, str]:
     """Claim, run and record one case (see the module docstring).
 
+    A damaged record (:meth:`~studies.store.ResultStore.inspect_record`) is kept beside the new
+    one as ``record.json.damaged-<time>``; an error of our own (disk full) removes the attempt
+    folder before it propagates.
+
     Args:
         store: The study's results folder.
         cid: Case id; ``cases/<cid>/params.json`` must exist.
@@ -326,45 +331,61 @@ def supervise_case(
         return SKIPPED, "claimed by another runner"
     try:
         # Re-check under the lock: another runner may have finished it since we looked.
-        record = store.read_record(cid)
+        record, damage = store.inspect_record(cid)
         if not force and record is not None and record.get("status") == "done":
             return SKIPPED, "already done"
         store.clean_attempts(cid)
         workdir = store.new_workdir(cid)
-        cmd = [*launch, sys.executable, "-m", "studies.worker", "run", "--results",
-               str(store.root), "--case", cid, "--workdir", str(workdir)]
-        started_iso, t0 = now_iso(), time.monotonic()
-        interrupted = None
-        with open(workdir / "worker.log", "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    env=_child_env(store), start_new_session=True,
-                                    preexec_fn=_die_with_parent)
-            last_beat = t0
-            while proc.poll() is None:
-                now = time.monotonic()
-                if stop is not None and stop.is_set():
-                    interrupted = (stop_reason or ["runner stopped"])[0]
-                    break
-                if timeout_s and now - t0 > timeout_s:
-                    interrupted = f"case timeout after {timeout_s:g} s"
-                    break
-                if now - last_beat > HEARTBEAT_S:
-                    lock.heartbeat()
-                    last_beat = now
-                time.sleep(0.1)
-            if interrupted:
-                _terminate(proc, _GRACE_S)
-        rc = proc.returncode
         try:
-            outcome = json.loads((workdir / "outcome.json").read_text())
-        except (OSError, ValueError):
-            outcome = None
-        record = _build_record(store, cid, outcome, rc, interrupted, workdir, cmd, owner, ranks,
-                               started_iso, time.monotonic() - t0)
-        store.finalize(cid, workdir, record)
-        return record["status"], record.get("reason") or ""
+            if damage:
+                store.keep_damaged(cid, workdir)
+            return _run_attempt(store, cid, workdir, launch=launch, owner=owner, ranks=ranks,
+                                timeout_s=timeout_s, stop=stop, stop_reason=stop_reason,
+                                lock=lock)
+        except BaseException:
+            # A failure of our own (disk full, folder gone): no half-written attempt stays.
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
     finally:
         lock.release()
+
+
+def _run_attempt(store: ResultStore, cid: str, workdir: Path, *, launch, owner, ranks,
+                 timeout_s, stop, stop_reason, lock) -> tuple[str, str]:
+    cmd = [*launch, sys.executable, "-m", "studies.worker", "run", "--results",
+           str(store.root), "--case", cid, "--workdir", str(workdir)]
+    started_iso, t0 = now_iso(), time.monotonic()
+    interrupted = None
+    with open(workdir / "worker.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                env=_child_env(store), start_new_session=True,
+                                preexec_fn=_die_with_parent)
+        last_beat = t0
+        while proc.poll() is None:
+            now = time.monotonic()
+            if stop is not None and stop.is_set():
+                interrupted = (stop_reason or ["runner stopped"])[0]
+                break
+            if timeout_s and now - t0 > timeout_s:
+                interrupted = f"case timeout after {timeout_s:g} s"
+                break
+            if now - last_beat > HEARTBEAT_S:
+                lock.heartbeat()
+                last_beat = now
+            time.sleep(0.1)
+        if interrupted:
+            _terminate(proc, _GRACE_S)
+    rc = proc.returncode
+    try:
+        outcome = json.loads((workdir / "outcome.json").read_text())
+    except (OSError, ValueError):
+        outcome = None
+    if not isinstance(outcome, dict):
+        outcome = None
+    record = _build_record(store, cid, outcome, rc, interrupted, workdir, cmd, owner, ranks,
+                           started_iso, time.monotonic() - t0)
+    store.finalize(cid, workdir, record)
+    return record["status"], record.get("reason") or ""
 
 
 def _listing(workdir: Path, sub: str) -> list[str]:
@@ -440,8 +461,8 @@ def _supervise_main(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     ids = runtime_provenance()["slurm"]
-    owner = f"slurm {ids['array_job_id']}_{ids['array_task_id']}" if "array_task_id" in ids \
-        else f"supervisor on {socket.gethostname()}"
+    owner = (f"slurm {ids.get('array_job_id', '?')}_{ids['array_task_id']}"
+             if "array_task_id" in ids else f"supervisor on {socket.gethostname()}")
     state, note = supervise_case(store, cid, launch=launch_prefix(args.launcher, args.ranks),
                                  owner=owner, ranks=args.ranks, force=args.force, stop=stop,
                                  stop_reason=reason, timeout_s=args.timeout_s)

@@ -52,14 +52,17 @@ launcher = "{launcher}"
 
 def test_generated_scripts_are_readable(tmp_path):
     path = _study(tmp_path, "gen", "selftest.edge_mm = [1.0, 2.0, 3.0]",
-                  extra='partition = "debug"\naccount = "proj1"\nextra = ["--qos=short"]')
+                  extra='partition = "debug"\naccount = "proj1"\nqos = "short"\n'
+                  'extra = ["--exclusive"]')
     study = load_study(path)
     sub = write_submission(study, [c.case_id for c in study.cases],
                            SlurmOptions.from_study(study, time="00:30:00"))
     array = (sub.folder / "array.sbatch").read_text()
     for line in ("#SBATCH --array=0-2%2", "#SBATCH --ntasks=2", "#SBATCH --time=00:30:00",
                  "#SBATCH --mem=1G", "#SBATCH --partition=debug", "#SBATCH --account=proj1",
-                 "#SBATCH --qos=short", "--launcher srun --ranks 2", '"$SLURM_ARRAY_TASK_ID"'):
+                 "#SBATCH --qos=short", "#SBATCH --exclusive",
+                 "#SBATCH --output=logs/case-%A_%a.out", "--launcher srun --ranks 2",
+                 '"$SLURM_ARRAY_TASK_ID"'):
         assert line in array, line
     assert (sub.folder / "logs").is_dir()
     assert (sub.folder / "cases.txt").read_text().split() == [c.case_id for c in study.cases]
@@ -68,6 +71,79 @@ def test_generated_scripts_are_readable(tmp_path):
     assert "studies.aggregate" in (sub.folder / "aggregate.sbatch").read_text()
     with pytest.raises(ValueError, match="slurm time"):
         SlurmOptions(time="1:2:3:4")
+
+
+def _stub_bin(folder: Path, max_array_size: int | None = None) -> Path:
+    """Stub ``sbatch`` (logs its arguments and the script's --array line, prints job ids 101,
+    102, ...) and, when ``max_array_size`` is given, ``scontrol show config``."""
+    folder.mkdir()
+    (folder / "sbatch").write_text(f"""#!/bin/bash
+n=$(( $(cat {folder}/count 2>/dev/null || echo 100) + 1 )); echo $n > {folder}/count
+script="${{@: -1}}"
+echo "$* | $(grep '^#SBATCH --array=' "$script" 2>/dev/null) | $(pwd)" >> {folder}/calls
+echo $n
+""")
+    if max_array_size is not None:
+        (folder / "scontrol").write_text(
+            f"#!/bin/bash\necho 'MaxArraySize            = {max_array_size}'\n")
+    for stub in folder.iterdir():
+        stub.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(("max_array_size", "throttle", "sizes"),
+                         [(None, 0, [1001, 1001, 498]), (700, 3, [700, 700, 700, 400])])
+def test_large_sweep_is_split_into_arrays(tmp_path, monkeypatch, capsys, max_array_size,
+                                          throttle, sizes):
+    """2 500 cases: 3 arrays of at most 1 001 tasks (Slurm's default MaxArraySize), or the
+    cluster's MaxArraySize from scontrol; the aggregation waits for all of them."""
+    edges = ", ".join(f"{1 + i / 100:.2f}" for i in range(50))
+    path = _study(tmp_path, "big", f"selftest.edge_mm = [{edges}]\n"
+                  f"selftest.cells_per_side = {list(range(1, 51))}")
+    path.write_text(path.read_text().replace("throttle = 2", f"throttle = {throttle}"))
+    stubs = _stub_bin(tmp_path / "bin", max_array_size)
+    monkeypatch.setenv("PATH", f"{stubs}{os.pathsep}{os.environ['PATH']}")
+    assert nre(["slurm", "submit", path]) == 0
+    out = capsys.readouterr().out
+    n = len(sizes)
+    limit = max_array_size or 1001
+    source = "scontrol" if max_array_size else "default"
+    assert f"split into {n} arrays ({' + '.join(map(str, sizes))} cases): MaxArraySize " \
+        f"{limit} ({source})" in out, out
+    calls = (stubs / "calls").read_text().splitlines()
+    assert len(calls) == n + 1
+    sub = submissions(tmp_path / "results" / "big")[-1]
+    folder = Path(sub["folder"])
+    ids = [str(101 + k) for k in range(n)]
+    assert sub["sizes"] == sizes and sub["array_job_ids"] == ids
+    assert sub["aggregate_job_id"] == str(101 + n)
+    listed = []
+    for k, (call, size) in enumerate(zip(calls, sizes, strict=False)):
+        args, array_line, cwd = call.split(" | ")
+        assert cwd == str(folder)
+        assert args.split()[-1] == f"array-{k + 1}.sbatch"
+        assert ("--dependency=afterany:" + ids[k - 1] in args) == bool(throttle and k)
+        suffix = f"%{throttle}" if throttle else ""
+        assert array_line == f"#SBATCH --array=0-{size - 1}{suffix}"
+        listed += (folder / f"cases-{k + 1}.txt").read_text().split()
+    assert listed == sub["case_ids"] and len(set(listed)) == 2500
+    assert calls[-1].startswith(f"--parsable --dependency=afterany:{':'.join(ids)} "
+                                "aggregate.sbatch")
+    script = (folder / "array-2.sbatch").read_text()
+    assert f"--case-list {folder / 'cases-2.txt'}" in script
+    submit = (folder / "submit.sh").read_text()
+    assert all(f"array-{k + 1}.sbatch" in submit for k in range(n))
+
+
+def test_study_check_warns_of_large_sweeps(tmp_path, capsys):
+    values = ", ".join(f"{1 + i / 1000:.3f}" for i in range(1000))
+    path = _study(tmp_path, "huge", f"selftest.edge_mm = [{values}]\n"
+                  "selftest.cells_per_side = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]")
+    assert nre(["study", "check", path]) == 0
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "10000 cases" in text and "warning" in text
+    assert "10 arrays" in text  # split at Slurm's default MaxArraySize
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +279,48 @@ def test_cancelled_task_is_interrupted_and_resubmit_completes(slurm, tmp_path, c
     finally:
         os.environ.pop("NRE_TEST_LEDGER", None)
         os.environ.pop("NRE_TEST_NO_SLEEP", None)
+
+
+def test_hostile_paths_on_real_slurm(slurm, tmp_path, capsys, monkeypatch):
+    """A study in a folder, and with a results folder, full of shell characters and unicode:
+    the real array and aggregation jobs run, no injected command runs (their marker files do
+    not appear) and nothing is written outside the results folder. ('%' and '\\', which Slurm
+    reads as log-name patterns, are refused by submit: tests/test_hostile_inputs.py.)"""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("NRE_MARK", f"{markers}/")  # sbatch exports it to the jobs
+    root = tmp_path / "a b $(touch ${NRE_MARK}d) `touch ${NRE_MARK}b` ; x' \" & ü #c"
+    root.mkdir()
+    path = root / "h.toml"
+    path.write_text("""\
+[study]
+name = "hostile"
+solve = ["selftest"]
+plugins = ["tests.study_kinds"]
+results_dir = "res $(touch $NRE_MARK/r) `touch $NRE_MARK/t` ; 'q\\" ü #/z"
+[slurm]
+ranks = 1
+time = "5"
+mem = "1G"
+[sweep.grid]
+selftest.edge_mm = [1.0, 2.0]
+selftest.cells_per_side = [2]
+""")
+    study = load_study(path)
+    results = study.results_dir
+    assert results.is_relative_to(root) and results.name == "z"
+
+    def tree() -> set[str]:
+        return {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                if results not in p.parents and p != results and p not in results.parents}
+
+    before = tree()
+    assert nre(["slurm", "submit", path]) == 0
+    sub = _last_submission(results)
+    tasks = _wait_and_check(slurm, sub)
+    assert tasks == {"0": ("COMPLETED", "0:0"), "1": ("COMPLETED", "0:0")}, _logs(results)
+    table = pd.read_csv(results / "aggregate" / "cases.csv")
+    assert list(table["status"]) == ["done", "done"], _logs(results)
+    assert len(list((Path(sub["folder"]) / "logs").glob("case-*_[01].out"))) == 2
+    assert not list(markers.iterdir())
+    assert tree() == before
