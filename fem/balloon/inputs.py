@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import ufl
 
 from fem.solid.materials import (
+    MATERIAL_NAMES,
     CompressibleNeoHookean,
     HolzapfelGasserOgden,
     calcium,
@@ -76,7 +77,8 @@ class WallMaterials:
         check_range("lumen_fill_modulus_MPa", self.lumen_fill_modulus_MPa, 0.0, 1.0,
                     low_open=True, unit="MPa")
         for name in ("intima", "media", "adventitia"):
-            material_by_name(getattr(self, name))  # raises with the known names
+            if getattr(self, name) not in MATERIAL_NAMES:
+                material_by_name(getattr(self, name))  # raises with the known names
         check_range("calcium_modulus_MPa", self.calcium_modulus_MPa, 1.0, 1.0e5, unit="MPa")
         check_range("calcium_poisson_ratio", self.calcium_poisson_ratio, 0.0, 0.45)
 

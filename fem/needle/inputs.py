@@ -280,10 +280,11 @@ class PunctureCase:
                 raise ValueError(f"{name} = {getattr(self, name):g} needs edge = 'clamped' "
                                  f"(the pre-stretch is imposed on the rim), not {self.edge!r}")
         self.calcification()  # validates the grade and overrides
-        from fem.solid.materials import material_by_name
+        from fem.solid.materials import MATERIAL_NAMES, material_by_name
 
         for name in ("adventitia_material", "media_material", "intima_material"):
-            material_by_name(getattr(self, name))
+            if getattr(self, name) not in MATERIAL_NAMES:
+                material_by_name(getattr(self, name))  # raises with the known names
 
     # ------------------------------------------------------------------ derived data
     @property
