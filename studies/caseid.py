@@ -97,10 +97,11 @@ class CaseIds:
             marks[i] = f"@nre-axis-{i}-{uuid.uuid4().hex}@"
             node[parts[-1]] = marks[i]
         text = _dumps({"solve": self._solve, "params": marked})
-        pieces = re.split("|".join(re.escape(_dumps(m)) for m in marks.values()), text) \
-            if marks else [text]
-        order = [int(m.split("-")[2]) for m in re.findall("|".join(map(re.escape,
-                                                                         marks.values())), text)]
+        pieces, order = [text], []
+        if marks:
+            pieces = re.split("|".join(re.escape(_dumps(m)) for m in marks.values()), text)
+            order = [int(m.split("-")[2])
+                     for m in re.findall("|".join(map(re.escape, marks.values())), text)]
         if sorted(order) != list(range(len(self._paths))):  # a mark lost: play safe
             return
         self._pieces = pieces

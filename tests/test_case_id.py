@@ -112,6 +112,8 @@ def test_sweep_ids_are_the_ids_of_the_full_parameters():
                 node = node[k]
             node[last] = value
         assert ids(axes) == case_id({"solve": ["selftest", "puncture"], "params": params}), axes
+    # no axes (the base case alone)
+    assert CaseIds(["s"], base, [])({}) == case_id({"solve": ["s"], "params": base})
     # an axis that is no leaf of the base: the slow way, same answer
     odd = CaseIds(["s"], base, ["balloon.new_key"])
     params = copy.deepcopy(base)

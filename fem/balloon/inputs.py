@@ -8,11 +8,13 @@ re-exports them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import ufl
 
+from fem.balloon.film import BalloonRating
 from fem.solid.materials import (
     MATERIAL_NAMES,
     CompressibleNeoHookean,
@@ -22,7 +24,7 @@ from fem.solid.materials import (
     material_by_name,
 )
 from fem.solid.options import SolverOptions
-from meshes.spec import ArteryModelSpec
+from meshes.spec import ArteryModelSpec, ArterySectionSpec
 
 GEOMETRIES = ("section", "3d")
 
@@ -162,6 +164,26 @@ class BalloonCase:
         if self.geometry not in GEOMETRIES:
             raise ValueError(f"balloon.geometry = {self.geometry!r} is not allowed: choose one "
                              f"of {GEOMETRIES}")
+
+    def mesh_model(self) -> ArteryModelSpec:
+        """The artery model that is meshed: ``model`` with the true lumen as ``true_lumen``."""
+        return dataclasses.replace(self.model, artery=dataclasses.replace(
+            self.model.artery, lumen_content=self.true_lumen))
+
+    def mesh_spec(self) -> ArteryModelSpec | ArterySectionSpec:
+        """The spec of the mesh the problem is solved on: the cross-section at the needle's
+        flap crossing (``geometry = "section"``) or the whole segment."""
+        model = self.mesh_model()
+        return ArterySectionSpec(model=model) if self.geometry == "section" else model
+
+    def rating(self) -> BalloonRating:
+        """The catheter's rating (nominal diameter and pressure, burst pressure, compliance)
+        the film is fitted to."""
+        b = self.model.balloon
+        return BalloonRating(nominal_diameter_mm=b.diameter_mm,
+                             nominal_pressure_atm=b.nominal_pressure_atm,
+                             rated_burst_pressure_atm=b.rated_burst_pressure_atm,
+                             compliance_pct_per_atm=b.compliance_pct_per_atm)
 
     def pressures_atm(self) -> list[float]:
         n = max(1, math.ceil(self.pressure_atm / self.record_every_atm - 1e-9))

@@ -42,7 +42,6 @@ does not (DOMAIN.md section 8).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -64,7 +63,6 @@ from fem.balloon.inputs import (  # noqa: F401  (re-exported: the balloon inputs
     WallStrengths,
 )
 from fem.balloon.membrane import (
-    BalloonRating,
     closed_end_confined_contact_pressure,
     closed_end_cylinder_stretches,
     fit_film_to_compliance,
@@ -74,7 +72,7 @@ from fem.solid.materials import (
     ATM_MPa,
 )
 from fem.solid.output import region_stress_summary, stress_fields, write_fields
-from meshes import ArterySectionSpec, CrossSection
+from meshes import CrossSection
 
 
 def layer_hoop_direction(cs: CrossSection):
@@ -165,15 +163,13 @@ class BalloonProblem:
         from meshes.io import load_artery_mesh, load_artery_section_mesh
 
         self.case = case
-        model = dataclasses.replace(case.model, artery=dataclasses.replace(
-            case.model.artery, lumen_content=case.true_lumen))
-        self.model = model
-        self.cs = CrossSection(model)
+        self.model = case.mesh_model()
+        self.cs = CrossSection(self.model)
+        spec = case.mesh_spec()
         if case.geometry == "section":
-            self.tagged = load_artery_section_mesh(ArterySectionSpec(model=model), comm,
-                                                   cache_dir=cache_dir)
+            self.tagged = load_artery_section_mesh(spec, comm, cache_dir=cache_dir)
         else:
-            self.tagged = load_artery_mesh(model, comm, cache_dir=cache_dir)
+            self.tagged = load_artery_mesh(spec, comm, cache_dir=cache_dir)
         tm = self.tagged
         three_d = tm.mesh.geometry.dim == 3
         self.problem = HyperelasticProblem(
@@ -186,11 +182,7 @@ class BalloonProblem:
         )
         self.comm = tm.mesh.comm
         b = case.model.balloon
-        rating = BalloonRating(nominal_diameter_mm=b.diameter_mm,
-                               nominal_pressure_atm=b.nominal_pressure_atm,
-                               rated_burst_pressure_atm=b.rated_burst_pressure_atm,
-                               compliance_pct_per_atm=b.compliance_pct_per_atm)
-        self.film, d_ref = fit_film_to_compliance(rating, b.film_thickness_mm)
+        self.film, d_ref = fit_film_to_compliance(case.rating(), b.film_thickness_mm)
         self.film_reference_radius_mm = 0.5 * d_ref
         self.contact_pressure_MPa = 0.0
         self.wall_solves: list[RampResult] = []
