@@ -57,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-png", action="store_true", help="skip the picture")
     p.add_argument("--no-cache", action="store_true",
                    help="rebuild and replace the cache entry even if it is sound")
+    p.add_argument("--max-cells", type=int, metavar="N", help="refuse (before meshing) a "
+                   "mesh estimated above N cells (default 5000000)")
     p.add_argument("--cache-dir", type=pathlib.Path, help="mesh cache folder "
                    "(default $NRE_CACHE_DIR/meshes or ~/.cache/nre/meshes)")
     p.set_defaults(handler=run)
@@ -93,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
                                 order=tables.get("mesh", {}).get("order", 1))
     else:
         spec = artery_model_from_dict(tables)
+    from meshes.estimate import DEFAULT_MAX_CELLS, check_cells
+
+    check_cells(spec, DEFAULT_MAX_CELLS if args.max_cells is None else args.max_cells,
+                what="the balloon film mesh" if args.balloon else "the artery mesh")
     formats = [f for f in args.export.split(",") if f]
     from meshes.export import FORMATS
 

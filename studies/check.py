@@ -85,11 +85,10 @@ def check_study(study, *, max_cells: int | None = None) -> CheckReport:
             for key, message in inputs.issues:
                 _note(found, key, message, case)
             for key, what, spec in inputs.meshes:
-                cells = report.meshes.get(spec) if _hashable(spec) else None
+                cells = report.meshes.get(spec)  # specs are frozen dataclasses (hashable)
                 if cells is None:
                     cells = spec if isinstance(spec, int) else estimate_cells(spec)
-                    if _hashable(spec):
-                        report.meshes[spec] = cells
+                    report.meshes[spec] = cells
                 if report.largest is None or cells > report.largest[1]:
                     report.largest = (what, cells)
                 if cells > limit:
@@ -113,14 +112,6 @@ def _note(found: dict, key: str, message: str, case) -> None:
         found[(key, message)] = [case, 1]
     else:
         entry[1] += 1
-
-
-def _hashable(spec) -> bool:
-    try:
-        hash(spec)
-    except TypeError:
-        return False
-    return True
 
 
 def _duration(seconds: float) -> str:
