@@ -27,7 +27,7 @@ import numpy as np
 from meshes.geometry import CrossSection, balloon_film_areas
 from meshes.spec import ArteryModelSpec, ArterySectionSpec, BalloonModelSpec
 
-__all__ = ["DEFAULT_MAX_CELLS", "MeshTooLarge", "check_cells", "estimate_cells"]
+__all__ = ["DEFAULT_MAX_CELLS", "MeshTooLarge", "check_cells", "estimate_cells", "format_cells"]
 
 #: Largest estimated cell count accepted unless the caller raises it (``--max-cells``).
 DEFAULT_MAX_CELLS = 5_000_000
@@ -70,13 +70,16 @@ def check_cells(spec, max_cells: int = DEFAULT_MAX_CELLS, *, what: str = "mesh")
     n = estimate_cells(spec)
     if n > max_cells:
         raise MeshTooLarge(
-            f"{what} would have about {_millions(n)} cells (estimated from {_sizes(spec)}), "
-            f"above the limit of {_millions(max_cells)}: coarsen the mesh, or raise the limit "
+            f"{what} would have about {format_cells(n)} cells (estimated from {_sizes(spec)}), "
+            f"above the limit of {format_cells(max_cells)}: coarsen the mesh, or raise the limit "
             f"with --max-cells")
     return n
 
 
-def _millions(n: int) -> str:
+def format_cells(n: int) -> str:
+    """A cell count for people: ``1,234``, ``3.09 M``, ``3.1e+11``."""
+    if n >= 1e9:
+        return f"{n:.2g}"
     return f"{n / 1e6:.3g} M" if n >= 1e5 else f"{n:,}"
 
 

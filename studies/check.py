@@ -67,7 +67,7 @@ def check_study(study, *, max_cells: int | None = None) -> CheckReport:
         max_cells: largest estimated cell count of a mesh a case may build (default
             :data:`meshes.estimate.DEFAULT_MAX_CELLS`).
     """
-    from meshes.estimate import DEFAULT_MAX_CELLS, estimate_cells
+    from meshes.estimate import DEFAULT_MAX_CELLS, estimate_cells, format_cells
 
     t0 = time.perf_counter()
     limit = DEFAULT_MAX_CELLS if max_cells is None else int(max_cells)
@@ -92,8 +92,8 @@ def check_study(study, *, max_cells: int | None = None) -> CheckReport:
                 if report.largest is None or cells > report.largest[1]:
                     report.largest = (what, cells)
                 if cells > limit:
-                    _note(found, key, f"{what} would have about {_count(cells)} cells, above "
-                          f"the limit of {_count(limit)} (--max-cells): coarsen it", case)
+                    _note(found, key, f"{what} would have about {format_cells(cells)} cells, above "
+                          f"the limit of {format_cells(limit)} (--max-cells): coarsen it", case)
     lines = KeyLines(study.text)
     for (key, message), (case, count) in found.items():
         more = f" (and {count - 1} more case{'s' if count > 2 else ''})" if count > 1 else ""
@@ -116,10 +116,6 @@ def _note(found: dict, key: str, message: str, case) -> None:
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds:.0f} s"
-
-
-def _count(n: int) -> str:
-    return f"{n / 1e6:.3g} M" if n >= 100_000 else f"{n:,}"
 
 
 def _line(lines: KeyLines, study, case, key: str) -> int | None:

@@ -88,7 +88,7 @@ def test_estimate_extrapolates_to_fine_levels_as_h_cubed_and_h_squared():
 def test_check_cells_names_estimate_sizes_and_limit():
     spec = ArteryModelSpec(mesh=MeshSpec(size_mm=0.1, needle_size_mm=0.05, flap_size_mm=0.05,
                                          level=6))
-    with pytest.raises(MeshTooLarge, match=r"about [\d.e+]+ M cells .*size_mm = 0.1.*level = 6"
+    with pytest.raises(MeshTooLarge, match=r"about [\d.]+e\+\d+ cells .*size_mm = 0.1.*level = 6"
                        r".*above the limit of 5 M.*--max-cells"):
         check_cells(spec)
     assert isinstance(MeshTooLarge("x"), ValueError)  # printed as a one-line input error
