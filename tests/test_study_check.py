@@ -82,14 +82,21 @@ def test_the_grades_own_calcium_is_blamed_on_the_grade():
     # the film's dimple must end beyond the needle: support radius above the needle radius
     ("[base.rupture]\nsupport_radius_mm = 0.3\n", "base.rupture.support_radius_mm",
      "support_radius_mm", "above the needle radius 0.635 mm"),
+    # the schema takes any thickness from 0 (the grade's); a calcium sheet needs 0.05 mm
+    ("[base.calcium]\nthickness_mm = 0.01\n", "base.calcium.thickness_mm", "thickness_mm",
+     "[0.05, 3"),
+    # a wide channel pushes the fixed needle path's entry point out of the 30 mm segment
+    ("[base.balloon]\nchannel_diameter_mm = 8.0\n", "base.balloon.channel_diameter_mm",
+     "channel_diameter_mm", "outside the segment [-14, 14] mm"),
 ])
 def test_other_cross_field_rules_of_the_kinds(change, key, needle, allowed):
     text = BALLOON_PUNCTURE.replace("[base.calcium]\nthickness_mm = 2.5\n", change)
-    study = _study(text)
-    (issue,) = check_study(study).issues
-    assert issue.key == key and issue.line == _line(text, needle)
-    assert allowed in issue.message
-    assert "(and 3 more cases)" in issue.message  # every case of the grid
+    issues = check_study(_study(text)).issues
+    assert 1 <= len(issues) <= 2  # once per kind that refuses it
+    for issue in issues:
+        assert issue.key == key and issue.line == _line(text, needle)
+        assert allowed in issue.message
+        assert "(and 3 more cases)" in issue.message  # every case of the grid
 
 
 def test_a_rule_that_depends_on_a_sweep_axis_points_at_the_axis():
@@ -114,6 +121,22 @@ needle.gauge = [18, 20, 21]
                           "rupture.support_radius_mm = 0.2\n")
     (issue,) = check_study(_study(listed)).issues
     assert issue.line == _line(listed, "support_radius_mm = 0.2")  # the listed case's line
+
+
+def test_medial_calcium_wider_than_the_channel_side_is_blamed_on_the_grade():
+    text = """\
+[study]
+name = "media"
+solve = ["balloon"]
+[base.balloon]
+channel_diameter_mm = 2.0
+[sweep.grid]
+calcification.grade = ["pacss-1-media", "pacss-2-media"]
+"""
+    (issue,) = check_study(_study(text)).issues  # 120 deg does not fit, 90 deg does
+    assert issue.key == "base.calcification.grade" and "(calcification.grade=pacss-2-media)" in \
+        issue.message
+    assert "|position_deg| + arc_deg/2 <= 59.2 deg" in issue.message
 
 
 def test_the_film_fit_the_check_skips_holds_over_the_schemas_range():

@@ -15,10 +15,12 @@ reason. DOLFINx is imported inside :func:`run_balloon` so that ``nre study check
 
 :func:`check_balloon` (the kind's check hook) builds the case and the spec of the mesh it will
 solve on, as :class:`fem.balloon.problem.BalloonProblem` does, without meshing: a calcium sheet
-thicker than its layer, a Poisson ratio above the wall materials' 0.45 and every other refusal
-of the input dataclasses is reported by ``nre study check``. The film fit to the catheter's
-rating is not repeated there (seconds per case): the rating is fixed here and the fit holds over
-the whole range of ``balloon.film_thickness_mm`` (``tests/test_study_check.py``).
+thicker than its layer, medial calcium wider than the channel side of the media, a channel so
+wide that the needle's entry point leaves the segment, a Poisson ratio above the wall materials'
+0.45 and every other refusal of the input dataclasses is reported by ``nre study check``. The
+film fit to the catheter's rating is not repeated there (seconds per case): the rating is fixed
+here and the fit holds over the whole range of ``balloon.film_thickness_mm``
+(``tests/test_study_check.py``).
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ _KEYS = {
     "calcium_modulus_MPa": "calcium.modulus_MPa",
     "calcium_poisson_ratio": "calcium.poisson_ratio",
     "mesh.level": "mesh.level",
+    # the needle path of the balloon model is fixed: a wide channel pushes its entry point on
+    # the outer wall past the segment's end (channel_diameter_mm >= 8 mm with the defaults)
+    "needle.entry_angle_deg": "balloon.channel_diameter_mm",
 }
 
 
