@@ -9,12 +9,13 @@ The estimate integrates the element density of the size field the builders give 
 ``mesh.size_mm``, the refined tube around the needle path (``needle_size_mm`` within
 ``refinement_radius_mm``, growing linearly to the largest size at twice that), the refined flap,
 the sizes Gmsh takes from the curvature (``circle_points`` elements per circle), every size
-halved per level. The density of a tetrahedral mesh of size ``h`` is ``1 / (C3 h^2 min(h, t))``
-(``t`` the thickness of the layer: a layer thinner than its elements still gets a layer of
-them), of a triangle mesh ``1 / (C2 h min(h, t))``. Each layer's integral is sampled on a grid
-over the cross-section (and along the axis for the needle's tube) and scaled to the layer's exact
-area (:mod:`meshes.geometry`). ``C2`` and ``C3`` are fitted to real builds; the tests hold the
-estimate within a factor 2 of the cells built at several levels (README, "Mesh size guard").
+halved per level. The density of a tetrahedral mesh of size ``h`` is
+``1 / (C3 h^2 min(h, K3 t))`` (``t`` the thickness of the layer: a layer thinner than its
+elements still gets a few of them across), of a triangle mesh ``1 / (C2 h min(h, t))``. Each
+layer's integral is sampled on a grid over the cross-section (and along the axis for the needle's
+tube) and scaled to the layer's exact area (:mod:`meshes.geometry`). ``C2``, ``C3`` and ``K3``
+are fitted to real builds; the tests hold the estimate within a factor 2 of the cells built at
+several levels (README, "Mesh size guard").
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ __all__ = ["DEFAULT_MAX_CELLS", "MeshTooLarge", "check_cells", "estimate_cells",
 
 #: Largest estimated cell count accepted unless the caller raises it (``--max-cells``).
 DEFAULT_MAX_CELLS = 5_000_000
-#: Cells per ``h^2 min(h, t)`` of volume (tetrahedra) and per ``h^2`` of area (triangles),
-#: fitted to Gmsh builds of the artery, its section, the balloon film and the disc.
+#: Cells per ``1 / (h^2 min(h, K3 t))`` of volume (tetrahedra) and per ``1 / (h min(h, t))``
+#: of area (triangles), fitted to 48 Gmsh builds of the artery, its section, the balloon film
+#: and the puncture disc (estimate / built 0.69-1.30; README, "Mesh size guard").
 C3 = 0.17
 C2 = 0.36
 #: A layer thinner than ``h / K3`` holds about ``h / (K3 t)`` times more tetrahedra than its

@@ -1,10 +1,10 @@
 """The cell estimate of a mesh spec (meshes.estimate) against Gmsh builds, and the size guard of
 ``nre mesh``: a spec estimated above ``--max-cells`` is refused before anything is meshed.
 
-The builds run Gmsh alone (no DOLFINx), serially. Measured when the constants were fitted (38
-builds: 3-D segments at levels 0-2, sections at levels 0-3 of four grades, filled lumen, outer
+The builds run Gmsh alone (no DOLFINx), serially. Measured when the constants were fitted (48
+builds: 10 3-D segments at levels 0-2, sections at levels 0-3 of four grades, filled lumen, outer
 diameter, puncture discs at levels 0-3, balloon films 0.8-0.1 mm): estimate / built between
-0.68 and 1.34. Held here within a factor 2 at 2-3 levels of each kind of mesh.
+0.69 and 1.30. Held here within a factor 2 at 2-3 levels of each kind of mesh.
 """
 
 from __future__ import annotations
