@@ -33,8 +33,6 @@ __all__ = ["CASES_WARN", "COST_WARN_CORE_H", "CheckReport", "check_study"]
 COST_WARN_CORE_H = 1000.0
 #: A sweep with more cases than this gets a warning (Slurm's default MaxArraySize is 1001).
 CASES_WARN = 10_000
-#: Issues listed per key and message before the rest are counted.
-_EXAMPLES = 1
 
 
 @dataclass
