@@ -55,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--export", default="vtu,inp,msh",
                    help="comma-separated export formats among vtu, inp, msh ('' for none)")
     p.add_argument("--no-png", action="store_true", help="skip the picture")
-    p.add_argument("--no-cache", action="store_true", help="rebuild even if the cache has it")
+    p.add_argument("--no-cache", action="store_true",
+                   help="rebuild and replace the cache entry even if it is sound")
+    p.add_argument("--max-cells", type=int, metavar="N", help="refuse (before meshing) a "
+                   "mesh estimated above N cells (default 5000000)")
     p.add_argument("--cache-dir", type=pathlib.Path, help="mesh cache folder "
                    "(default $NRE_CACHE_DIR/meshes or ~/.cache/nre/meshes)")
     p.set_defaults(handler=run)
@@ -95,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
                                 order=tables.get("mesh", {}).get("order", 1))
     else:
         spec = artery_model_from_dict(tables)
+    from meshes.estimate import DEFAULT_MAX_CELLS, check_cells
+
+    check_cells(spec, DEFAULT_MAX_CELLS if args.max_cells is None else args.max_cells,
+                what="the balloon film mesh" if args.balloon else "the artery mesh")
     formats = [f for f in args.export.split(",") if f]
     from meshes.export import FORMATS
 
@@ -143,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(s: dict) -> None:
-    print(f"mesh {s['key']}  ({'reused from cache' if s['from_cache'] else 'built'}: {s['path']})")
+    how = "reused from cache" if s["from_cache"] else "built"
+    if s.get("repaired"):
+        how = f"rebuilt, the cache entry was damaged: {s['repaired']}"
+    print(f"mesh {s['key']}  ({how}: {s['path']})")
     print(f"  cells {s['cells']}, vertices {s['vertices']}, geometry order {s['geometry_order']}, "
           f"ranks {s['ranks']}")
     print(f"  element quality (Gmsh SICN): min {s['min_sicn']:.3f}, mean {s['mean_sicn']:.3f}")

@@ -31,6 +31,7 @@ calcification), e.g. ``pacss-2-media``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from meshes.spec import CalcificationSpec
@@ -85,6 +86,18 @@ def calcification_for_grade(grade: str, **overrides) -> CalcificationSpec:
     Raises:
         ValueError: unknown grade, naming the accepted ones.
     """
+    try:  # specs are frozen: one per (grade, overrides), shared (a sweep asks again and again)
+        return _for_grade_cached(grade, tuple(sorted(overrides.items())))
+    except TypeError:  # an unhashable override (nodules given as tables)
+        return _for_grade(grade, overrides)
+
+
+@functools.lru_cache(maxsize=4096)
+def _for_grade_cached(grade: str, overrides: tuple) -> CalcificationSpec:
+    return _for_grade(grade, dict(overrides))
+
+
+def _for_grade(grade: str, overrides: dict) -> CalcificationSpec:
     g = grade.strip().lower()
     fields: dict | None = None
     for rx, scheme in _PATTERNS:

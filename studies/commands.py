@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 __all__ = ["register", "resolve_target"]
@@ -15,10 +16,19 @@ def register(subparsers) -> None:
     sub = study.add_subparsers(dest="study_command", metavar="ACTION")
     sub.required = True
 
-    p = sub.add_parser("check", help="validate a study file; print its cases and their cost")
+    p = sub.add_parser(
+        "check", help="validate a study file and every case's inputs; print cases and cost",
+        description="Validate a study file (keys, types, ranges), then build every case's "
+        "inputs as its run would (mesh specs, materials, needle, criterion; no meshing, no "
+        "DOLFINx), estimate the cells of every mesh it will build, and print the cases and "
+        "their estimated cost. Errors name the case, the key, its line and the allowed range "
+        "(exit 2); warnings (cost, Slurm time limit, very large sweeps) go to stderr.")
     p.add_argument("file")
     _allow_outside(p)
     p.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    p.add_argument("--max-cells", type=int, metavar="N",
+                   help="largest estimated cell count of a mesh a case may build "
+                   "(default 5000000)")
     p.set_defaults(handler=_check)
 
     p = sub.add_parser("run", help="run the missing/failed/interrupted/damaged cases locally")
@@ -84,9 +94,14 @@ def _hours(seconds: float) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from studies.check import check_study
+    from studies.schema import StudyError
     from studies.study import load_study
 
     study = load_study(args.file, allow_outside=args.allow_outside)
+    report = check_study(study, max_cells=args.max_cells)
+    if report.issues:
+        raise StudyError(str(study.path or args.file), report.issues)
     costs = [study.case_cost_core_s(c) for c in study.cases]
     total = sum(costs)
     ranks, par = study.run["ranks"], study.parallel_cases()
@@ -102,9 +117,13 @@ def _check(args: argparse.Namespace) -> int:
           f"core(s)")
     print(f"  slurm: {len(study.cases)} array tasks x {study.slurm_ranks()} rank(s), "
           f"time {study.slurm['time']}, mem {study.slurm['mem']}")
+    largest = (f"; largest: {report.largest[0]}, ~{report.largest[1]:,} cells"
+               if report.largest else "")
+    print(f"  inputs: every case's inputs built ({len(report.meshes)} distinct mesh(es)"
+          f"{largest}) in {report.seconds:.1f} s")
     print(f"  results: {study.results_dir}")
-    from hpc.slurm import sweep_warnings
-    print("".join(f"  warning: {w}\n" for w in sweep_warnings(study)), end="")
+    for line in report.warnings:
+        print(f"nre study check: warning: {line}", file=sys.stderr)
     if args.verbose:
         for case, cost in zip(study.cases, costs, strict=True):
             print(f"    {case.case_id}  {cost:8.1f} core-s  {case.label()}")

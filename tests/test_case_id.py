@@ -84,3 +84,38 @@ def test_int_and_float_differ_and_nan_is_rejected():
     assert case_id(a) != case_id(b)
     with pytest.raises(ValueError, match="not finite"):
         case_id({"x": float("nan")})
+
+
+def test_sweep_ids_are_the_ids_of_the_full_parameters():
+    # CaseIds writes the base once and splices each case's axis values in: the same ids.
+    import random
+
+    from studies.caseid import CaseIds
+
+    base = {"balloon": {"pressure_atm": 6.0, "film": {"um": 25.0}}, "needle": {"gauge": 18},
+            "calcification": {"grade": "pacss-3"}, "flags": [1, 2], "z": None, "b": True}
+    paths = ["balloon.pressure_atm", "balloon.film.um", "needle.gauge", "flags",
+             "calcification.grade", "b"]
+    ids = CaseIds(["selftest", "puncture"], base, paths)
+    rng = random.Random(4)
+    values = {"balloon.pressure_atm": [0.1 + 0.2, 6, 6.0, -0.0, 1e-300, 2.5],
+              "balloon.film.um": [25.0, 30.5], "needle.gauge": [18, 20, 22.0],
+              "flags": [[1, 2], [3], [], [0.5, "x"]], "calcification.grade": ["pacss-0", "é"],
+              "b": [True, False, 1]}
+    for _ in range(300):
+        axes = {p: rng.choice(values[p]) for p in rng.sample(paths, rng.randint(0, len(paths)))}
+        params = copy.deepcopy(base)
+        for path, value in axes.items():
+            node = params
+            *head, last = path.split(".")
+            for k in head:
+                node = node[k]
+            node[last] = value
+        assert ids(axes) == case_id({"solve": ["selftest", "puncture"], "params": params}), axes
+    # no axes (the base case alone)
+    assert CaseIds(["s"], base, [])({}) == case_id({"solve": ["s"], "params": base})
+    # an axis that is no leaf of the base: the slow way, same answer
+    odd = CaseIds(["s"], base, ["balloon.new_key"])
+    params = copy.deepcopy(base)
+    params["balloon"]["new_key"] = 3.0
+    assert odd({"balloon.new_key": 3.0}) == case_id({"solve": ["s"], "params": params})

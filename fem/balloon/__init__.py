@@ -3,6 +3,7 @@ hands to the needle.
 
 Modules: :mod:`fem.balloon.film` (film laws, catheter rating, closed forms of a cylindrical
 membrane; no DOLFINx), :mod:`fem.balloon.membrane` (the finite-strain FE membrane),
+:mod:`fem.balloon.inputs` (the balloon case, wall materials and strengths; no DOLFINx),
 :mod:`fem.balloon.problem` (wall + film equilibrium on the section or the 3-D segment),
 :mod:`fem.balloon.prestress` (the wall's state on the needle path).
 """
@@ -18,8 +19,9 @@ _EXPORTS = {
     **dict.fromkeys(("ChannelContact", "LoadStepping", "MembraneOptions", "MembraneResult",
                      "MembraneProblem", "RatingCheck", "check_rating",
                      "calibrate_reference_diameter", "balloon_film_report"), "membrane"),
-    **dict.fromkeys(("BalloonCase", "BalloonProblem", "BalloonResult", "WallMaterials",
-                     "WallStrengths", "layer_hoop_direction", "solve_balloon"), "problem"),
+    **dict.fromkeys(("BalloonCase", "WallMaterials", "WallStrengths", "GEOMETRIES"), "inputs"),
+    **dict.fromkeys(("BalloonProblem", "BalloonResult", "layer_hoop_direction",
+                     "solve_balloon"), "problem"),
     **dict.fromkeys(("PATH_STATE_FILE", "PathState", "path_state", "read_path_state",
                      "write_path_state"), "prestress"),
 }

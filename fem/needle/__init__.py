@@ -1,6 +1,7 @@
 """The needle problem: the rigid needle, its contact with the tissue, and puncture.
 
 Modules: :mod:`fem.needle.geometry` (:class:`Needle`: gauges, tips, exact signed distance),
+:mod:`fem.needle.inputs` (contact settings, puncture criterion and case; no DOLFINx),
 :mod:`fem.needle.contact` (3-D and axisymmetric contact problems, insertion),
 :mod:`fem.needle.puncture` (the puncture events of a case and their criterion),
 :mod:`fem.needle.indentation` (one indentation, axisymmetric or 3-D, for checks).
@@ -10,10 +11,11 @@ from fem._lazy import lazy_exports
 
 _EXPORTS = {
     **dict.fromkeys(("Needle", "TIPS", "NUMPY_OPS", "ufl_ops"), "geometry"),
-    **dict.fromkeys(("ContactSettings", "InsertionStep", "InsertionResult",
-                     "NeedleContactProblem", "AxisymmetricNeedleProblem"), "contact"),
-    **dict.fromkeys(("EVENTS", "FractureEnergies", "PunctureCriterion", "PunctureCase",
-                     "solve_event", "solve_puncture"), "puncture"),
+    **dict.fromkeys(("ContactSettings", "EVENTS", "EDGES", "J_PER_M2", "FractureEnergies",
+                     "PunctureCriterion", "PunctureCase"), "inputs"),
+    **dict.fromkeys(("InsertionStep", "InsertionResult", "NeedleContactProblem",
+                     "AxisymmetricNeedleProblem"), "contact"),
+    **dict.fromkeys(("solve_event", "solve_puncture"), "puncture"),
     **dict.fromkeys(("IndentationSpec", "solve_indentation"), "indentation"),
 }
 __all__ = sorted(_EXPORTS)

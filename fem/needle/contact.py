@@ -97,107 +97,11 @@ import ufl
 from mpi4py import MPI
 
 from fem.needle.geometry import Needle, ufl_ops
+from fem.needle.inputs import ContactSettings  # noqa: F401  (re-exported; moved there)
 from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
 from fem.solid.materials import Material, check_range
 
 _FLOOR_REASONS = (-6, -5)  # PETSc SNES_DIVERGED_LINE_SEARCH, SNES_DIVERGED_MAX_IT
-
-
-@dataclass(frozen=True, slots=True)
-class ContactSettings:
-    """How contact is enforced and how the needle is advanced.
-
-    Attributes:
-        penalty_factor: ``c`` in ``eps = c E_eff / h`` (dimensionless), in (0, 1e6].
-        augmented_lagrangian: run Uzawa updates after each converged solve until the
-            penetration tolerance is met. False: penalty only (see ``penalty_growth``).
-        penalty_growth: with ``augmented_lagrangian=False``: 1 is the pure penalty method (one
-            solve per step, penetration not enforced); > 1 is penalty continuation: after a
-            converged solve whose penetration exceeds the tolerance, the penalty is multiplied
-            by this factor and the solve repeated from the converged state, until the
-            tolerance is met or ``max_penalty_factor`` is passed (a recorded failure). The
-            penalty reached is kept for the following steps (it only grows).
-        max_penalty_factor: largest ``c`` penalty continuation may reach.
-        friction_coefficient: Coulomb coefficient ``mu`` between the needle and the tissue,
-            in [0, 2]; 0 (default) is frictionless (see "Friction" in the module docstring).
-        friction_slip_mm: regularisation of the stick-slip switch (mm of tangential slip per
-            needle step over which the friction traction reaches ``mu P``), > 0.
-        stall_rtol: a Newton solve that stops on its line search or iteration limit is
-            accepted (``CONVERGED_RESIDUAL_FLOOR``, counted in the record) when its residual
-            force is below this fraction of the needle force (or of ``E_eff h^2``): 1e-7 is
-            the rounding floor; up to 1e-4 leaves a force error far below the puncture
-            criterion's, where a sharp tip makes the tangent nearly singular.
-        penetration_tol_mm: absolute penetration tolerance (mm), > 0.
-        penetration_rel_tol: tolerance relative to the needle advance ``d``, > 0; the tolerance
-            used is the smaller of the two.
-        max_al_iterations: most Uzawa updates per step; not reaching the tolerance is recorded
-            as a failure of that step.
-        quadrature_degree: quadrature degree of the contact (and support) surface integrals,
-            shared by residual and Jacobian.
-        smoothing_mm: width (in gap, mm) of the C1 rounding of the penalty ramp, > 0. Uzawa's
-            fixed point then leaves a uniform penetration of ``smoothing_mm / 2`` on the
-            active surface (the pressure is what equilibrium needs), so it must be below
-            the penetration tolerance (checked against ``penetration_tol_mm``).
-        support_stiffness_factor: ``k = factor * E_eff / h`` of the balloon backing (MPa/mm).
-        initial_step_mm: first needle increment (mm).
-        min_step_mm: smallest increment before an insertion gives up (mm).
-        max_step_mm: largest increment (mm).
-        grow_factor: increment multiplier after an easy step.
-        shrink_factor: increment multiplier after a failed step.
-        easy_iterations: a step whose Newton solves all took at most this many iterations is easy.
-        max_steps: most solves (converged or not) in one insertion.
-    """
-
-    penalty_factor: float = 10.0
-    augmented_lagrangian: bool = True
-    penalty_growth: float = 1.0
-    max_penalty_factor: float = 1.0e6
-    stall_rtol: float = 1.0e-7
-    friction_coefficient: float = 0.0
-    friction_slip_mm: float = 1.0e-4
-    penetration_tol_mm: float = 1.0e-3
-    penetration_rel_tol: float = 0.01
-    max_al_iterations: int = 30
-    quadrature_degree: int = 6
-    smoothing_mm: float = 1.0e-5
-    support_stiffness_factor: float = 10.0
-    initial_step_mm: float = 0.02
-    min_step_mm: float = 1.0e-5
-    max_step_mm: float = 0.05
-    grow_factor: float = 1.5
-    shrink_factor: float = 0.5
-    easy_iterations: int = 6
-    max_steps: int = 400
-
-    def __post_init__(self) -> None:
-        check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
-        check_range("penalty_growth", self.penalty_growth, 1.0, 1e3)
-        check_range("max_penalty_factor", self.max_penalty_factor, self.penalty_factor, 1e9,
-                    unit="(at least penalty_factor)")
-        check_range("stall_rtol", self.stall_rtol, 0.0, 1e-3)
-        check_range("friction_coefficient", self.friction_coefficient, 0.0, 2.0)
-        check_range("friction_slip_mm", self.friction_slip_mm, 0.0, 1.0, low_open=True,
-                    unit="mm")
-        check_range("penetration_tol_mm", self.penetration_tol_mm, 0.0, 1.0, low_open=True,
-                    unit="mm")
-        check_range("penetration_rel_tol", self.penetration_rel_tol, 0.0, 1.0, low_open=True)
-        check_range("max_al_iterations", self.max_al_iterations, 1, 1000)
-        check_range("quadrature_degree", self.quadrature_degree, 1, 20)
-        check_range("smoothing_mm", self.smoothing_mm, 0.0, self.penetration_tol_mm,
-                    low_open=True, high_open=True, unit="mm (below penetration_tol_mm)")
-        check_range("support_stiffness_factor", self.support_stiffness_factor, 0.0, 1e6,
-                    low_open=True)
-        check_range("initial_step_mm", self.initial_step_mm, 0.0, 10.0, low_open=True,
-                    unit="mm")
-        check_range("min_step_mm", self.min_step_mm, 0.0, self.initial_step_mm, low_open=True,
-                    unit="mm (at most initial_step_mm)")
-        check_range("max_step_mm", self.max_step_mm, self.initial_step_mm, 10.0,
-                    unit="mm (at least initial_step_mm)")
-        check_range("grow_factor", self.grow_factor, 1.0, 10.0)
-        check_range("shrink_factor", self.shrink_factor, 0.0, 1.0, low_open=True,
-                    high_open=True)
-        check_range("easy_iterations", self.easy_iterations, 0, 100)
-        check_range("max_steps", self.max_steps, 1, 100000)
 
 
 @dataclass(slots=True)

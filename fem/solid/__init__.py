@@ -2,6 +2,7 @@
 and stress output.
 
 Modules: :mod:`fem.solid.materials` (laws, named parameter sets, ``check_range``),
+:mod:`fem.solid.options` (:class:`SolverOptions`; no DOLFINx),
 :mod:`fem.solid.hyperelastic` (:class:`HyperelasticProblem`: Newton/SNES, load ramps, failures
 as data), :mod:`fem.solid.output` (Cauchy stress, region summaries, field files).
 """
@@ -13,7 +14,8 @@ _EXPORTS = {
                      "HolzapfelGasserOgden", "StiffLinearSolid", "MATERIAL_NAMES",
                      "material_by_name", "calcium", "check_range", "ATM_MPa", "KPA_MPa"),
                     "materials"),
-    **dict.fromkeys(("HyperelasticProblem", "SolverOptions", "DisplacementBC", "StepRecord",
+    "SolverOptions": "options",
+    **dict.fromkeys(("HyperelasticProblem", "DisplacementBC", "StepRecord",
                      "FailureRecord", "RampResult", "rigid_body_near_nullspace"), "hyperelastic"),
     **dict.fromkeys(("RegionStress", "cauchy_stress", "hoop_direction", "region_stress_summary",
                      "stress_fields", "write_fields", "boundary_mean"), "output"),

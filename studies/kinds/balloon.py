@@ -12,16 +12,25 @@ the fields go to ``workdir/fields``, and the wall's state on the needle path
 puncture
 kind of the same case starts from it. A case whose wall cannot carry the balloon fails with the
 reason. DOLFINx is imported inside :func:`run_balloon` so that ``nre study check`` stays fast.
+
+:func:`check_balloon` (the kind's check hook) builds the case and the spec of the mesh it will
+solve on, as :class:`fem.balloon.problem.BalloonProblem` does, without meshing: a calcium sheet
+thicker than its layer, medial calcium wider than the channel side of the media, a channel so
+wide that the needle's entry point leaves the segment, a Poisson ratio above the wall materials'
+0.45 and every other refusal of the input dataclasses is reported by ``nre study check``. The
+film fit to the catheter's rating is not repeated there (seconds per case): the rating is fixed
+here and the fit holds over the whole range of ``balloon.film_thickness_mm``
+(``tests/test_study_check.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from studies.kinds import register_kind
+from studies.kinds import CaseInputs, input_issue, register_kind
 from studies.schema import SCHEMA, Field
 
-__all__ = ["case_from_params", "run_balloon"]
+__all__ = ["case_from_params", "check_balloon", "run_balloon"]
 
 SCHEMA.add_section("base.balloon", [
     Field("film_thickness_mm", float, default=0.025, low=0.005, high=0.2, unit="mm",
@@ -38,8 +47,8 @@ SCHEMA.add_section("base.balloon", [
 
 
 def case_from_params(params: dict):
-    """The :class:`fem.balloon.problem.BalloonCase` of a resolved ``base`` table."""
-    from fem.balloon.problem import BalloonCase, WallMaterials
+    """The :class:`fem.balloon.inputs.BalloonCase` of a resolved ``base`` table."""
+    from fem.balloon.inputs import BalloonCase, WallMaterials
     from meshes import ArteryModelSpec, BalloonSpec, MeshSpec, calcification_for_grade
 
     b = params.get("balloon", {})
@@ -62,6 +71,37 @@ def case_from_params(params: dict):
         materials=WallMaterials(calcium_modulus_MPa=float(calcium.get("modulus_MPa", 1.0e3)),
                                 calcium_poisson_ratio=float(calcium.get("poisson_ratio", 0.3))),
     )
+
+
+#: Names the balloon case's inputs give in their errors -> the ``base`` key that sets them.
+_KEYS = {
+    "calcification.thickness_mm": "calcium.thickness_mm",
+    "balloon.film_thickness_mm": "balloon.film_thickness_mm",
+    "balloon.channel_diameter_mm": "balloon.channel_diameter_mm",
+    "balloon.pressure_atm": "balloon.pressure_atm",
+    "balloon.record_every_atm": "balloon.record_every_atm",
+    "balloon.true_lumen": "balloon.true_lumen",
+    "balloon.geometry": "balloon.geometry",
+    "calcium_modulus_MPa": "calcium.modulus_MPa",
+    "calcium_poisson_ratio": "calcium.poisson_ratio",
+    "mesh.level": "mesh.level",
+    # the needle path of the balloon model is fixed: a wide channel pushes its entry point on
+    # the outer wall past the segment's end (channel_diameter_mm >= 8 mm with the defaults)
+    "needle.entry_angle_deg": "balloon.channel_diameter_mm",
+}
+
+
+def check_balloon(params: dict) -> CaseInputs:
+    """The case's inputs and mesh spec, or what building them refuses (module docstring)."""
+    keys = dict(_KEYS)
+    if not params.get("calcium", {}).get("thickness_mm", 0.0):  # the grade's thickness
+        keys["calcification.thickness_mm"] = "calcification.grade"
+    try:
+        case = case_from_params(params)
+        spec = case.mesh_spec()
+    except ValueError as err:
+        return CaseInputs(issues=(input_issue(err, keys, "calcification.grade"),))
+    return CaseInputs(meshes=(("mesh.level", f"the balloon case's {case.geometry} mesh", spec),))
 
 
 def run_balloon(params: dict, comm, workdir: Path) -> dict:
@@ -97,4 +137,4 @@ def _cost(params: dict) -> float:
         "geometry") == "3d" else 1.0)
 
 
-register_kind("balloon", run_balloon, cost_core_s=_cost)
+register_kind("balloon", run_balloon, cost_core_s=_cost, check=check_balloon)

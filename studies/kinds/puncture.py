@@ -40,6 +40,11 @@ event forces):
   limit; None when the flap failed or was not solved) and ``flap_punctured_by``
   (``"needle"``, ``"reentry_device"``, ``"needle+reentry_device"``, ``"neither"``, or None when
   unknown).
+
+:func:`check_puncture` (the kind's check hook) builds the case, the disc spec of each event and
+the rupture and feasibility inputs (the closed forms run before the solve), without meshing:
+``nre study check`` reports what they refuse, e.g. ``rupture.support_radius_mm`` at or below the
+needle's radius.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studies.kinds import register_kind
+from studies.kinds import CaseInputs, input_issue, register_kind
 from studies.schema import SCHEMA, Field
 
 if TYPE_CHECKING:
@@ -56,7 +61,8 @@ if TYPE_CHECKING:
     from fem.closed_form.rupture import FilmRupture
     from meshes.spec import BalloonSpec
 
-__all__ = ["case_from_params", "rupture_columns", "rupture_inputs", "run_puncture"]
+__all__ = ["case_from_params", "check_puncture", "rupture_columns", "rupture_inputs",
+           "run_puncture"]
 
 SCHEMA.add_section("base.needle", [
     Field("tip", str, default="lancet", choices=("lancet", "conical", "spherical", "flat"),
@@ -124,8 +130,8 @@ SCHEMA.add_section("base.puncture", [
 
 
 def case_from_params(params: dict):
-    """The :class:`fem.needle.puncture.PunctureCase` of a resolved ``base`` table."""
-    from fem.needle.puncture import J_PER_M2, FractureEnergies, PunctureCase, PunctureCriterion
+    """The :class:`fem.needle.inputs.PunctureCase` of a resolved ``base`` table."""
+    from fem.needle.inputs import J_PER_M2, FractureEnergies, PunctureCase, PunctureCriterion
 
     needle = params.get("needle", {})
     calcium = params.get("calcium", {})
@@ -161,6 +167,60 @@ def case_from_params(params: dict):
                                     crack_width_factor=float(punct.get("crack_width_factor",
                                                                        1.0))),
     )
+
+
+#: Names the puncture case's inputs give in their errors -> the ``base`` key that sets them.
+_KEYS = {
+    "gauge": "needle.gauge",
+    "tip": "needle.tip",
+    "tip_angle_deg": "needle.tip_angle_deg",
+    "tip_radius_mm": "needle.tip_radius_mm",
+    "friction_coefficient": "needle.friction_coefficient",
+    "calcium_thickness_mm": "calcium.thickness_mm",
+    "calcification.thickness_mm": "calcium.thickness_mm",
+    "calcium_modulus_MPa": "calcium.modulus_MPa",
+    "calcium_poisson_ratio": "calcium.poisson_ratio",
+    "balloon_pressure_atm": "balloon.pressure_atm",
+    "events": "puncture.events",
+    "disc_radius_factor": "puncture.disc_radius_factor",
+    "edge": "puncture.edge",
+    "max_depth_factor": "puncture.max_depth_factor",
+    "mesh_level": "mesh.level",
+    "crack_width_factor": "puncture.crack_width_factor",
+    **{f"{t}_N_per_mm": f"puncture.fracture_energy_{t}_J_per_m2"
+       for t in ("adventitia", "media", "intima", "calcium")},
+    "NeedleColumn.free_length_mm": "needle.free_length_mm",
+    "NeedleColumn.end_condition": "needle.end_condition",
+    "NeedleColumn.modulus_MPa": "needle.modulus_MPa",
+    "NeedleColumn.gauge": "needle.gauge",
+    "FilmRupture.toughness_MPa_sqrt_m": "rupture.film_toughness_MPa_sqrt_m",
+    "FilmRupture.modulus_MPa": "rupture.film_modulus_MPa",
+    "FilmRupture.crack_width_factor": "puncture.crack_width_factor",
+    "FilmRupture.support_radius_mm": "rupture.support_radius_mm",
+    "balloon.diameter_mm": "rupture.balloon_diameter_mm",
+    "balloon.film_thickness_mm": "balloon.film_thickness_mm",
+    "balloon_rupture.pressure_atm": "balloon.pressure_atm",
+    "ReentryDevice.force_limit_N": "reentry_device.force_limit_N",
+}
+
+
+def check_puncture(params: dict) -> CaseInputs:
+    """The case's inputs and disc specs, or what building them refuses (module docstring)."""
+    keys = dict(_KEYS)
+    if not params.get("calcium", {}).get("thickness_mm", 0.0):  # the grade's thickness
+        keys["calcification.thickness_mm"] = "calcification.grade"
+    issues, meshes = [], []
+    try:
+        case = case_from_params(params)
+        meshes = [("mesh.level", f"the puncture disc of event {event!r}",
+                   case.disc_spec(event)) for event in case.events]
+    except ValueError as err:
+        issues.append(input_issue(err, keys, "calcification.grade"))
+    try:
+        rupture_columns(params, {})
+    except ValueError as err:
+        issues.append(input_issue(err, keys, "rupture.support_radius_mm"))
+    return CaseInputs(issues=tuple(issues), meshes=tuple(meshes))
 
 
 def run_puncture(params: dict, comm, workdir: Path) -> dict:
@@ -303,4 +363,4 @@ def _cost(params: dict) -> float:
     return 40.0 * events * 3.0 ** (level - 1)
 
 
-register_kind("puncture", run_puncture, cost_core_s=_cost)
+register_kind("puncture", run_puncture, cost_core_s=_cost, check=check_puncture)

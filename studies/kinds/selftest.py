@@ -5,6 +5,9 @@ case's communicator, assembles its volume and surface area, and returns them wit
 of ranks, so tests can check the answers against closed form (edge^3 and 6 edge^2) and that the
 case really ran on the requested ranks. It also writes a small curve, so the per-case output
 layout is exercised. No physics.
+
+Its check hook (:func:`check_selftest`) has nothing to build beyond the schema's ranges; it hands
+the cube's exact cell count to the size guard of ``nre study check``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from studies.kinds import register_kind
+from studies.kinds import CaseInputs, register_kind
 from studies.schema import SCHEMA, Field
 
-__all__ = ["run_selftest"]
+__all__ = ["check_selftest", "run_selftest"]
 
 SCHEMA.add_section(
     "base.selftest",
@@ -57,9 +60,15 @@ def run_selftest(params: dict, comm, workdir: Path) -> dict:
     }
 
 
+def check_selftest(params: dict) -> CaseInputs:
+    """The cube the case will mesh: ``cells_per_side``^3 hexahedra (an exact count)."""
+    n = params["selftest"]["cells_per_side"]
+    return CaseInputs(meshes=(("selftest.cells_per_side", "the selftest cube", n**3),))
+
+
 def _cost(params: dict) -> float:
     # Start-up and JIT dominate at these sizes; the mesh term keeps large n honest.
     return 2.0 + 1e-4 * params["selftest"]["cells_per_side"] ** 3
 
 
-register_kind("selftest", run_selftest, cost_core_s=_cost)
+register_kind("selftest", run_selftest, cost_core_s=_cost, check=check_selftest)
