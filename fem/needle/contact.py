@@ -374,6 +374,7 @@ class NeedleContactProblem(HyperelasticProblem):
         self._p_load.value = pressure_MPa
         for i, g in enumerate(self._rim_g):
             g.interpolate(lambda x, i=i: (axial_stretch - 1.0) * x[i])
+            g.x.scatter_forward()  # owners' values on the ghosts (see the base class)
 
     @property
     def in_plane_prestretch(self) -> float:

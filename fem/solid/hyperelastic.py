@@ -732,6 +732,9 @@ class HyperelasticProblem:
         if self._axial_g is not None:
             z0 = self.axial_reference_z_mm
             self._axial_g.interpolate(lambda x: (axial_stretch - 1.0) * (x[2] - z0))
+            # owners' values on the ghosts: then a state that holds them holds them on every
+            # rank, and the residual skips their lifting (fem.solid.solver)
+            self._axial_g.x.scatter_forward()
 
     def ramp(
         self, *, pressure_MPa: float | None = None, axial_stretch: float | None = None

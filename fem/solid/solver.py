@@ -198,6 +198,8 @@ class NewtonAssembly:
         A.zeroEntries()
         dolfinx.fem.petsc.assemble_matrix(A, self.J, self.bcs, diag=1.0)
         if problem is not None:
+            # DOLFINx ends with INSERT_VALUES on the diagonal: flush before adding
+            A.assemble(PETSc.Mat.AssemblyType.FLUSH)
             problem.add_to_jacobian(A)
         A.assemble()
 
