@@ -574,6 +574,7 @@ class NeedleContactProblem(HyperelasticProblem):
         return self.penalty_MPa_per_mm * self.h_contact_mm / self.E_eff_MPa
 
     def set_penalty_factor(self, c: float) -> None:
+        self.refresh_preconditioner()  # a kept preconditioner has the old penalty
         self.penalty_MPa_per_mm = float(c) * self.E_eff_MPa / self.h_contact_mm
         self._eps.value = self.penalty_MPa_per_mm
 
@@ -590,7 +591,7 @@ class NeedleContactProblem(HyperelasticProblem):
         self.w.x.scatter_forward()
         self.multiplier.x.array[:] = lam
         self.multiplier.x.scatter_forward()
-        self.set_penalty_factor(c)
+        self.set_penalty_factor(c)  # (also drops a kept preconditioner)
         self.set_needle_displacement(d)
 
     def _sum(self, form) -> float:

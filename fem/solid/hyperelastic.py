@@ -31,15 +31,18 @@ problems (Lame check, calcium alone) and for the iterative AMG solver.
 
 Linear solvers
 --------------
-* ``"mumps"`` (default, any formulation): LU with pivoting; robust for the indefinite
-  saddle-point system of the mixed form and for large modulus contrast.
+* ``"mumps"`` (any formulation): LU with pivoting; robust for the indefinite saddle-point
+  system of the mixed form and for large modulus contrast.
 * ``"gamg"`` (displacement formulation only): GMRES + smoothed-aggregation AMG with the
   rigid-body modes set as near-nullspace of the matrix (GMRES because the follower-pressure
   tangent is non-symmetric).
 * ``"fieldsplit"`` (mixed formulation only): a Schur-complement fieldsplit, AMG with the
   rigid-body near-nullspace on the displacement block, the region-weighted pressure mass
   matrix for the Schur complement.
-* ``"auto"``: MUMPS below ``iterative_min_dofs`` unknowns, the iterative solver above.
+* ``"auto"`` (default): MUMPS below ``iterative_min_dofs`` unknowns, the iterative solver
+  above; by default 50 000 in 3-D (where the two cost the same on the 3-D contact disc, P2-P1,
+  measured) and never in 2-D (MUMPS factorises a 2-D system of study size in a fraction of a
+  Krylov solve).
 
 The assembly callbacks, the preconditioner reuse across Newton iterations
 (``preconditioner_reuse``) and the solvers' PETSc options are in :mod:`fem.solid.solver`.
@@ -84,6 +87,9 @@ FORMULATIONS = ("mixed", "displacement")
 LINEAR_SOLVERS = ("mumps", "gamg", "fieldsplit", "auto")
 #: The iterative solver of each formulation (``linear_solver="auto"`` above its size).
 ITERATIVE_SOLVER = {"mixed": "fieldsplit", "displacement": "gamg"}
+#: Default size (global unknowns) from which ``"auto"`` solves iteratively, by mesh dimension
+#: (module docstring "Linear solvers"; the 3-D crossover is in the README).
+ITERATIVE_MIN_DOFS = {2: 10**12, 3: 50_000}
 RIGID_MOTION = ("none", "pin")
 
 
@@ -97,7 +103,8 @@ class SolverOptions:
         linear_solver: ``"mumps"``, ``"gamg"`` (displacement formulation only),
             ``"fieldsplit"`` (mixed formulation only) or ``"auto"`` (module docstring).
         iterative_min_dofs: with ``"auto"``: the global number of unknowns from which the
-            iterative solver of the formulation is used instead of MUMPS, >= 0.
+            iterative solver of the formulation is used instead of MUMPS, >= 0 (None:
+            :data:`ITERATIVE_MIN_DOFS` of the mesh's dimension).
         preconditioner_reuse: 0: the preconditioner (LU factors, AMG hierarchy) is rebuilt
             at every Newton iteration; N > 0: it is kept across Newton iterations and solves,
             the tangent solved by GMRES to ``ksp_rtol``, and rebuilt after a linear solve
@@ -131,8 +138,8 @@ class SolverOptions:
 
     formulation: str = "mixed"
     displacement_degree: int = 2
-    linear_solver: str = "mumps"
-    iterative_min_dofs: int = 10**9
+    linear_solver: str = "auto"
+    iterative_min_dofs: int | None = None
     preconditioner_reuse: int = 0
     quadrature_degree: int = 4
     initial_step: float = 0.25
@@ -165,7 +172,8 @@ class SolverOptions:
                 f"linear_solver = {self.linear_solver!r} is not supported for the "
                 f"{self.formulation} formulation; allowed: {allowed}"
             )
-        check_range("iterative_min_dofs", self.iterative_min_dofs, 0, 10**12)
+        if self.iterative_min_dofs is not None:
+            check_range("iterative_min_dofs", self.iterative_min_dofs, 0, 10**12)
         check_range("preconditioner_reuse", self.preconditioner_reuse, 0, 10000)
         low_degree = 2 if self.formulation == "mixed" else 1
         check_range("displacement_degree", self.displacement_degree, low_degree, 3)
@@ -600,7 +608,10 @@ class HyperelasticProblem:
             return opts.linear_solver
         im = self.W.dofmap.index_map
         dofs = im.size_global * self.W.dofmap.index_map_bs
-        return ITERATIVE_SOLVER[opts.formulation] if dofs >= opts.iterative_min_dofs else "mumps"
+        limit = opts.iterative_min_dofs
+        if limit is None:
+            limit = ITERATIVE_MIN_DOFS[self.gdim]
+        return ITERATIVE_SOLVER[opts.formulation] if dofs >= limit else "mumps"
 
     def _petsc_options(self) -> dict:
         opts = self.options
@@ -687,7 +698,7 @@ class HyperelasticProblem:
     def refresh_preconditioner(self) -> None:
         """Have the next tangent rebuild a kept preconditioner (``preconditioner_reuse``):
         after a change the kept one does not know of (a penalty change, a restored state)."""
-        if self.pc_reuse is not None:
+        if getattr(self, "pc_reuse", None) is not None:
             self.pc_reuse.invalidate()
 
     def _convergence_test(self, snes, it: int, norms: tuple[float, float, float]) -> int:

@@ -24,6 +24,11 @@
   (:func:`fem.needle.puncture.solve_event`; hemispherical 18 G tip, 2 atm balloon backing, crack
   width
   OD/4), reported per needle step.
+* :func:`contact3d`: the README's 3-D contact check (:mod:`hpc.benchmarks.axisymmetric_vs_3d`,
+  the 3-D side): a needle pushed into the 3-D quarter disc of the PACSS-0 outer wall
+  (:func:`fem.needle.indentation.solve_indentation`), with the 3-D model's solver options
+  (LU factors kept across Newton iterations) or, ``direct=True``, refactorised at every Newton
+  iteration.
 * :func:`hertz_contact`: our contact solver (:class:`fem.needle.contact.AxisymmetricNeedleProblem`:
   penalty + augmented Lagrangian, MUMPS) on the Hertz problem of
   :func:`hpc.benchmarks.baselines.hertz_penalty`, same mesh, same load steps.
@@ -316,6 +321,43 @@ def hertz_contact(comm: MPI.Comm, fine_mm: float, *, depth_mm: float, sphere_rad
         "penalty_MPa_per_mm": penalty,
         "converged": bool(result.converged and math.isclose(result.curve[-1][0], depth_mm)),
         "peak_rss_mb": peak}
+
+
+def contact3d(comm: MPI.Comm, level: dict, *, direct: bool = False) -> dict:
+    """The 3-D side of the axisymmetric-vs-3-D check at one mesh (module docstring).
+
+    ``level``: ``tip`` (spherical or conical), ``fine_mm``, ``coarse_mm``, ``fine_radius_mm``
+    (None: the case's), ``depths_mm``. ``time_s`` is the insertion to the last depth.
+    """
+    import dataclasses
+
+    from fem.needle.indentation import IndentationSpec, default_solver, solve_indentation
+    from fem.needle.puncture import PunctureCase
+
+    case = PunctureCase(grade="pacss-0", tip=level["tip"], disc_radius_factor=2.0,
+                        mesh_level=0)
+    solver = default_solver("3d")
+    if direct:
+        solver = dataclasses.replace(solver, preconditioner_reuse=0)
+    spec = IndentationSpec(case=case, model="3d", sector="quarter",
+                           depths_mm=tuple(level["depths_mm"]), fine_size_mm=level["fine_mm"],
+                           coarse_size_mm=level["coarse_mm"],
+                           fine_radius_mm=level.get("fine_radius_mm"), solver=solver)
+    clock = EventClock(comm)
+    rec = solve_indentation(spec, comm)
+    split = clock.split()
+    return {"dofs": int(rec["dofs"]), "cells": int(rec["cells"]), "degree": 2,
+            "tip": level["tip"], "fine_mm": level["fine_mm"], "time_s": rec["solve_time_s"],
+            "setup_s": rec["setup_time_s"], "assembly_s": split.assembly_s,
+            "pc_setup_s": split.pc_setup_s, "krylov_s": split.krylov_s,
+            "contact_s": max(0.0, rec["solve_time_s"] - split.snes_s),
+            "factorisations": int(split.pc_setups),
+            "krylov_iterations": int(split.krylov_iterations),
+            "newton_iterations": int(rec["newton_iterations"]), "steps": int(rec["steps"]),
+            "depths_mm": list(rec["depths_mm"]), "forces_N": list(rec["forces_N"]),
+            "direct": direct, "converged": bool(rec["converged"]),
+            "failure": None if rec["failure"] is None else str(rec["failure"]),
+            "peak_rss_mb": peak_rss_mb(comm)}
 
 
 def artery_variants(comm: MPI.Comm, scale: float, *, cache_dir=None) -> list[dict]:
