@@ -131,9 +131,10 @@ def _linear_rate(results: dict) -> Verdict:
         code = dofs_per_s_per_rank(x, 1) / dofs_per_s_per_rank(b, 1)
         why.append(f"our code path on the baseline's own box and material reaches "
                    f"{_fmt(code)}x ({x['krylov_iterations']} Krylov iterations; assembly "
-                   f"{_fmt(x['assembly_s'])} vs {_fmt(b['assembly_s'])} s: residual and "
-                   "hyperelastic tangent at quadrature degree 2 against the plain bilinear "
-                   "form at degree 0)")
+                   f"{_fmt(x['assembly_s'])} vs {_fmt(b['assembly_s'])} s: two residuals and "
+                   "the hyperelastic tangent, at quadrature degree 1, against one bilinear "
+                   "form and one load vector; the artery integrates at degree 2 for its "
+                   "fibre directions)")
     if results.get("artery_variants"):
         why.append(_variants_text(results))
     return Verdict(t, "misses", measured, ratio, limit, "; ".join(why))

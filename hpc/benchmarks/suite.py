@@ -105,9 +105,10 @@ DESCRIPTIONS = {
     "hertz_contact_gamg": ("diagnostic", "ours on the Hertz problem with GMRES + GAMG instead "
                            "of MUMPS"),
     "contact3d": ("ours", "ours: the README's 3-D contact check (quarter disc, needle to 3 "
-                  "depths), LU factors kept across Newton iterations"),
-    "contact3d_direct": ("diagnostic", "the same with an LU factorisation at every Newton "
-                         "iteration (the solver path the check had before)"),
+                  "depths), LU factors kept across Newton iterations, critical-point line "
+                  "search"),
+    "contact3d_direct": ("diagnostic", "the same with the solver options it had before: an "
+                         "LU factorisation at every Newton iteration, backtracking"),
 }
 
 
