@@ -175,7 +175,17 @@ def test_auto_picks_by_size(comm):
     with pytest.raises(ValueError, match="linear_solver"):
         SolverOptions(formulation="displacement", linear_solver="fieldsplit")
     with pytest.raises(ValueError, match="preconditioner_reuse"):
-        SolverOptions(preconditioner_reuse=-1)
+        SolverOptions(preconditioner_reuse=-2)
+
+
+def test_auto_reuse_grows_with_the_factorisation_cost():
+    from fem.solid.solver import auto_reuse_iterations
+
+    assert auto_reuse_iterations(11_500, 3) == 8
+    assert auto_reuse_iterations(1_000, 3) == 5  # at least a few iterations
+    assert 8 < auto_reuse_iterations(41_000, 3) < 60
+    assert auto_reuse_iterations(10**8, 3) == 60
+    assert auto_reuse_iterations(65_000, 2) == 5
 
 
 @pytest.mark.mpi
@@ -184,7 +194,7 @@ def test_preconditioner_reuse_same_answer(comm, verification):
     tangent), the ramp ends at the answer of a fresh factorisation per iteration, with fewer
     factorisations than Newton iterations."""
     out = {}
-    for reuse in (0, 20):
+    for reuse in (0, 20, -1):
         # 100 MPa calcium: next to 20 GPa the residual's rounding floor is near snes_atol
         p = _tube(comm, SolverOptions(preconditioner_reuse=reuse, initial_step=0.25),
                   calcium_MPa=100.0)
@@ -197,8 +207,9 @@ def test_preconditioner_reuse_same_answer(comm, verification):
                         name="preconditioner reuse vs fresh LU: tube inner displacement",
                         reference="LU at every Newton iteration", expected=out[0][0],
                         computed=out[20][0], error=out[20][0] / out[0][0] - 1.0, tolerance=1e-8)
-    assert out[20][0] == pytest.approx(out[0][0], rel=1e-8)
-    assert out[20][2] < out[20][1]
+    for n in (20, -1):
+        assert out[n][0] == pytest.approx(out[0][0], rel=1e-8)
+        assert out[n][2] < out[n][1]
 
 
 def test_problem_with_reuse_is_freed():

@@ -107,17 +107,18 @@ def default_solver(model: str) -> SolverOptions:
 
     Axisymmetric: the puncture event's. 3-D: the LU factors are kept across Newton iterations
     and needle steps (``preconditioner_reuse``: GMRES on the current tangent, refactorised
-    after a solve that needed more than 20 iterations), and the critical-point line search
+    after a solve that needed more iterations than the problem size makes worth it), and the
+    critical-point line search
     (the residual is the gradient of the total potential): a step that inverts elements
     fails at once (NaN) and is retried shorter, where the backtracking search spent its 25
     Newton iterations first. Measured on the README's 3-D check (30 deg cone, 3.7 k
-    tetrahedra): 219 Newton iterations and 53 factorisations instead of 388 and 388, forces
-    within 2e-8.
+    tetrahedra, the LU kept up to 20 GMRES iterations): 219 Newton iterations and 53
+    factorisations instead of 388 and 388, forces within 2e-8.
     """
     from fem.needle.puncture import _LINESEARCH
 
     if model == "3d":
-        return SolverOptions(quadrature_degree=4, snes_atol=1e-9, preconditioner_reuse=20,
+        return SolverOptions(quadrature_degree=4, snes_atol=1e-9, preconditioner_reuse=-1,
                              petsc_options=(("snes_linesearch_type", "cp"),))
     return SolverOptions(quadrature_degree=4, snes_atol=1e-9, petsc_options=_LINESEARCH)
 

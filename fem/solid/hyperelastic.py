@@ -108,7 +108,8 @@ class SolverOptions:
         preconditioner_reuse: 0: the preconditioner (LU factors, AMG hierarchy) is rebuilt
             at every Newton iteration; N > 0: it is kept across Newton iterations and solves,
             the tangent solved by GMRES to ``ksp_rtol``, and rebuilt after a linear solve
-            that needed more than N iterations (:mod:`fem.solid.solver`).
+            that needed more than N iterations (:mod:`fem.solid.solver`); -1: N from the
+            problem size (:func:`fem.solid.solver.auto_reuse_iterations`).
         quadrature_degree: quadrature degree of the energy integrals (the exponential HGO
             energy would otherwise get a huge estimated degree).
         initial_step: first load-fraction step of a ramp, in (0, 1].
@@ -174,7 +175,7 @@ class SolverOptions:
             )
         if self.iterative_min_dofs is not None:
             check_range("iterative_min_dofs", self.iterative_min_dofs, 0, 10**12)
-        check_range("preconditioner_reuse", self.preconditioner_reuse, 0, 10000)
+        check_range("preconditioner_reuse", self.preconditioner_reuse, -1, 10000)
         low_degree = 2 if self.formulation == "mixed" else 1
         check_range("displacement_degree", self.displacement_degree, low_degree, 3)
         check_range("quadrature_degree", self.quadrature_degree, 1, 12)
@@ -613,6 +614,14 @@ class HyperelasticProblem:
             limit = ITERATIVE_MIN_DOFS[self.gdim]
         return ITERATIVE_SOLVER[opts.formulation] if dofs >= limit else "mumps"
 
+    def _reuse_iterations(self) -> int:
+        """``preconditioner_reuse`` with -1 resolved from the problem size."""
+        n = self.options.preconditioner_reuse
+        if n >= 0:
+            return n
+        dofs = self.W.dofmap.index_map.size_global * self.W.dofmap.index_map_bs
+        return solver.auto_reuse_iterations(dofs, self.gdim)
+
     def _petsc_options(self) -> dict:
         opts = self.options
         atol = opts.snes_atol * self.pressure_scale_MPa * self.length_scale_mm**2
@@ -629,8 +638,9 @@ class HyperelasticProblem:
             # A linear solve that stops short of ksp_rtol (the kept preconditioner has aged)
             # still gives a descent direction; the next tangent rebuilds the preconditioner.
             petsc_opts["snes_max_linear_solve_fail"] = 10**6
-        petsc_opts |= solver.linear_solver_options(self.linear_solver, opts.ksp_rtol,
-                                                   opts.preconditioner_reuse)
+        petsc_opts |= solver.linear_solver_options(
+            self.linear_solver, opts.ksp_rtol,
+            self._reuse_iterations() if opts.preconditioner_reuse else 0)
         petsc_opts |= dict(opts.petsc_options)
         return petsc_opts
 
@@ -650,7 +660,7 @@ class HyperelasticProblem:
         A = P = self._problem.A
         self.pc_reuse = None
         if self.options.preconditioner_reuse:
-            self.pc_reuse = solver.PreconditionerReuse(self.options.preconditioner_reuse)
+            self.pc_reuse = solver.PreconditionerReuse(self._reuse_iterations())
             self._P = P = A.duplicate()
         if self.linear_solver == "gamg":
             self._nullspace = rigid_body_near_nullspace(self.W)
