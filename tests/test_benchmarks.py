@@ -66,7 +66,7 @@ def _rec(dofs, time_s, its=10, **kw):
 
 def test_targets_without_measurements_are_not_evaluated():
     verdicts = evaluate_targets({"benchmarks": {}})
-    assert len(verdicts) == 7
+    assert len(verdicts) == 8
     assert {v.status for v in verdicts} == {"not evaluated"}
 
 
@@ -100,6 +100,29 @@ def test_target_verdicts_follow_the_numbers():
     v = {x.target: x for x in evaluate_targets(results)}
     eff = next(x for t, x in v.items() if t.startswith("2-rank"))
     assert eff.status == "not evaluated" and "200k" in eff.measured
+
+
+def test_contact3d_verdict():
+    """The 3-D check's target: the speed-up and the forces of the two solver paths."""
+    def rec(time_s, forces, **kw):
+        return {"dofs": 11459, "cells": 2016, "tip": "spherical", "time_s": time_s,
+                "forces_N": forces, "assembly_s": 0.4 * time_s, "pc_setup_s": 0.5 * time_s,
+                "krylov_s": 0.05 * time_s, "factorisations": 10, "krylov_iterations": 300,
+                "newton_iterations": 60, **kw}
+
+    def verdict(ours, direct):
+        results = {"benchmarks": {"contact3d": {"runs": {"1": [ours]}},
+                                  "contact3d_direct": {"runs": {"1": [direct]}}}}
+        return next(v for v in evaluate_targets(results) if v.target.startswith("3-D"))
+
+    forces = [0.0131, 0.0387, 0.1191]
+    v = verdict(rec(2.0, forces), rec(25.0, forces))
+    assert v.status == "holds" and v.ratio == pytest.approx(12.5)
+    v = verdict(rec(10.0, forces), rec(25.0, forces))
+    assert v.status == "misses" and "Newton" in v.reason and "2.5x" in v.measured
+    v = verdict(rec(2.0, [f * (1 + 1e-4) for f in forces]), rec(25.0, forces))
+    assert v.status == "misses" and "forces differ" in v.reason
+    assert verdict(rec(2.0, forces), rec(25.0, forces) | {"dofs": 1}).status == "not evaluated"
 
 
 def test_format_table_aligns_numbers_right_and_text_left():
@@ -177,14 +200,19 @@ def test_suite_tiny_runs_every_benchmark(tmp_path):
     assert set(res["benchmarks"]) == set(DESCRIPTIONS)
     for name, entry in res["benchmarks"].items():
         recs = entry["runs"]["1"]
-        assert len(recs) == 3, name  # three mesh levels each
+        levels = 1 if name.startswith("contact3d") else 3
+        assert len(recs) == levels, name  # three mesh levels each (the 3-D check: one)
         for r in recs:
             assert r["dofs"] > 0 and r["time_s"] > 0 and r["peak_rss_mb"] > 0, (name, r)
             assert r["converged"], (name, r)
             # CPU time / wall of the level: > 1 when BLAS/MUMPS threads help one rank
             assert r["cpu_share"] > 0.0, (name, r)
         assert [r["dofs"] for r in recs] == sorted(r["dofs"] for r in recs), name
-        assert math.isfinite(res["exponents"][name]["1"]["time_vs_dofs"])
+        assert levels == 1 or math.isfinite(res["exponents"][name]["1"]["time_vs_dofs"])
+    # the 3-D check: both solver paths give the same forces
+    c3, c3d = (res["benchmarks"][n]["runs"]["1"][0] for n in ("contact3d", "contact3d_direct"))
+    assert c3["forces_N"] == pytest.approx(c3d["forces_N"], rel=1e-6)
+    assert c3["factorisations"] <= c3d["factorisations"]
     # the baselines are sized to ours: within 25 % of the same DOFs level by level
     for ours_name, base in (("artery_linear", "elasticity_box"),
                             ("balloon_newton", "neohookean_box")):
@@ -206,7 +234,7 @@ def test_suite_tiny_runs_every_benchmark(tmp_path):
     sweep = res["sweep"]
     assert sweep["done"] == sweep["cases"] == 2 and sweep["cases_per_hour"] > 0
     assert sweep["default_study"]["modelled_cases_per_hour"] > 0
-    assert len(res["targets"]) == 7
+    assert len(res["targets"]) == 8
     assert {t["status"] for t in res["targets"]} <= {"holds", "misses", "not evaluated"}
     for t in res["targets"]:
         if t["status"] == "misses":

@@ -9,10 +9,10 @@ disc radius 2 needle diameters (2.54 mm), 18 G hemispherical tip, penalty contin
 
 * axisymmetric: 0.04 mm within 0.6 mm of the tip, 0.2 mm elsewhere: 1127 triangles, 5.9k dofs;
 * 3-D quarter disc: 0.12 mm within 0.6 mm of the tip, 0.5 mm elsewhere: 1801 tetrahedra,
-  10.4k dofs (about 45 s serially on the shared 2-core machine, 42 s on 2 ranks).
+  10.4k dofs.
 
 Measured 3-D / axisymmetric - 1 at d = 0.05 / 0.1 / 0.2 mm: +0.38 / -0.09 / -0.19 %; with a
-finer 3-D mesh (0.08 / 0.4 mm, 8188 tetrahedra, 41.6k dofs, 17 min) against a 0.01 mm
+finer 3-D mesh (0.08 / 0.4 mm, 8188 tetrahedra, 41.6k dofs) against a 0.01 mm
 axisymmetric one: -0.05 / -0.02 / -0.35 %; with a coarser 3-D mesh (0.15 mm within 1 mm):
 +2.4 / -0.2 / -0.4 % (``python -m hpc.benchmarks.axisymmetric_vs_3d`` prints these tables).
 Asserted: within 2 % at each depth.

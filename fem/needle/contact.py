@@ -278,6 +278,7 @@ class NeedleContactProblem(HyperelasticProblem):
         self._p_load.value = pressure_MPa
         for i, g in enumerate(self._rim_g):
             g.interpolate(lambda x, i=i: (axial_stretch - 1.0) * x[i])
+            g.x.scatter_forward()  # owners' values on the ghosts (see the base class)
 
     @property
     def in_plane_prestretch(self) -> float:
@@ -477,6 +478,7 @@ class NeedleContactProblem(HyperelasticProblem):
         return self.penalty_MPa_per_mm * self.h_contact_mm / self.E_eff_MPa
 
     def set_penalty_factor(self, c: float) -> None:
+        self.refresh_preconditioner()  # a kept preconditioner has the old penalty
         self.penalty_MPa_per_mm = float(c) * self.E_eff_MPa / self.h_contact_mm
         self._eps.value = self.penalty_MPa_per_mm
 
@@ -493,7 +495,7 @@ class NeedleContactProblem(HyperelasticProblem):
         self.w.x.scatter_forward()
         self.multiplier.x.array[:] = lam
         self.multiplier.x.scatter_forward()
-        self.set_penalty_factor(c)
+        self.set_penalty_factor(c)  # (also drops a kept preconditioner)
         self.set_needle_displacement(d)
 
     def _sum(self, form) -> float:

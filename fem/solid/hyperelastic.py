@@ -31,13 +31,21 @@ problems (Lame check, calcium alone) and for the iterative AMG solver.
 
 Linear solvers
 --------------
-* ``"mumps"`` (default, any formulation): LU with pivoting; robust for the indefinite
-  saddle-point system of the mixed form and for large modulus contrast.
+* ``"mumps"`` (any formulation): LU with pivoting; robust for the indefinite saddle-point
+  system of the mixed form and for large modulus contrast.
 * ``"gamg"`` (displacement formulation only): GMRES + smoothed-aggregation AMG with the
   rigid-body modes set as near-nullspace of the matrix (GMRES because the follower-pressure
-  tangent is non-symmetric). For the mixed u-p system we use MUMPS: a Schur fieldsplit would
-  need a pressure-mass preconditioner whose quality degrades with the 1e5 modulus contrast of
-  calcium vs tissue, and the study meshes are small enough for a direct solver.
+  tangent is non-symmetric).
+* ``"fieldsplit"`` (mixed formulation only): a Schur-complement fieldsplit, AMG with the
+  rigid-body near-nullspace on the displacement block, the region-weighted pressure mass
+  matrix for the Schur complement.
+* ``"auto"`` (default): MUMPS below ``iterative_min_dofs`` unknowns, the iterative solver
+  above; by default 50 000 in 3-D (where the two cost the same on the 3-D contact disc, P2-P1,
+  measured) and never in 2-D (MUMPS factorises a 2-D system of study size in a fraction of a
+  Krylov solve).
+
+The assembly callbacks, the preconditioner reuse across Newton iterations
+(``preconditioner_reuse``) and the solvers' PETSc options are in :mod:`fem.solid.solver`.
 
 Load and steps
 --------------
@@ -70,9 +78,12 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem.solid import solver
 from fem.solid.materials import Material, check_range
 from fem.solid.options import (  # noqa: F401  (re-exported; moved there)
     FORMULATIONS,
+    ITERATIVE_MIN_DOFS,
+    ITERATIVE_SOLVER,
     LINEAR_SOLVERS,
     SolverOptions,
 )
@@ -487,6 +498,28 @@ class HyperelasticProblem:
             pins.append((point, comp))
         return pins
 
+    @property
+    def linear_solver(self) -> str:
+        """The linear solver in use (``SolverOptions.linear_solver`` with ``"auto"`` resolved
+        by the global number of unknowns)."""
+        opts = self.options
+        if opts.linear_solver != "auto":
+            return opts.linear_solver
+        im = self.W.dofmap.index_map
+        dofs = im.size_global * self.W.dofmap.index_map_bs
+        limit = opts.iterative_min_dofs
+        if limit is None:
+            limit = ITERATIVE_MIN_DOFS[self.gdim]
+        return ITERATIVE_SOLVER[opts.formulation] if dofs >= limit else "mumps"
+
+    def _reuse_iterations(self) -> int:
+        """``preconditioner_reuse`` with -1 resolved from the problem size."""
+        n = self.options.preconditioner_reuse
+        if n >= 0:
+            return n
+        dofs = self.W.dofmap.index_map.size_global * self.W.dofmap.index_map_bs
+        return solver.auto_reuse_iterations(dofs, self.gdim)
+
     def _petsc_options(self) -> dict:
         opts = self.options
         atol = opts.snes_atol * self.pressure_scale_MPa * self.length_scale_mm**2
@@ -499,41 +532,45 @@ class HyperelasticProblem:
             "snes_max_it": opts.snes_max_it,
             "snes_divergence_tolerance": 1e8,
         }
-        if opts.linear_solver == "mumps":
-            petsc_opts |= {
-                "ksp_type": "preonly",
-                "pc_type": "lu",
-                "pc_factor_mat_solver_type": "mumps",
-                # More workspace: pivoting in the indefinite u-p system fills in.
-                "mat_mumps_icntl_14": 200,
-            }
-        else:
-            petsc_opts |= {
-                "ksp_type": "gmres",
-                "ksp_gmres_restart": 200,
-                "ksp_rtol": opts.ksp_rtol,
-                "ksp_max_it": 1000,
-                "pc_type": "gamg",
-                "pc_gamg_type": "agg",
-                "pc_gamg_coarse_eq_limit": 1000,
-                "mg_levels_ksp_type": "chebyshev",
-                "mg_levels_pc_type": "jacobi",
-            }
+        if opts.preconditioner_reuse:
+            # A linear solve that stops short of ksp_rtol (the kept preconditioner has aged)
+            # still gives a descent direction; the next tangent rebuilds the preconditioner.
+            petsc_opts["snes_max_linear_solve_fail"] = 10**6
+        petsc_opts |= solver.linear_solver_options(
+            self.linear_solver, opts.ksp_rtol,
+            self._reuse_iterations() if opts.preconditioner_reuse else 0)
         petsc_opts |= dict(opts.petsc_options)
         return petsc_opts
 
     def _build_solver(self) -> None:
+        self._solver_options = self._petsc_options()
         self._problem = dolfinx.fem.petsc.NonlinearProblem(
             self._residual,
             self.w,
             bcs=self.bcs,
             J=self._jacobian,
             petsc_options_prefix=self.prefix,
-            petsc_options=self._petsc_options(),
+            petsc_options=self._solver_options,
         )
-        if self.options.linear_solver == "gamg":
+        # Terms added by hand after assembly (add_to_jacobian) may fall outside the forms'
+        # sparsity.
+        self._problem.A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, False)
+        A = P = self._problem.A
+        self.pc_reuse = None
+        if self.options.preconditioner_reuse:
+            self.pc_reuse = solver.PreconditionerReuse(self._reuse_iterations())
+            self._P = P = A.duplicate()
+        if self.linear_solver == "gamg":
             self._nullspace = rigid_body_near_nullspace(self.W)
-            self._problem.A.setNearNullSpace(self._nullspace)
+            A.setNearNullSpace(self._nullspace)
+            P.setNearNullSpace(self._nullspace)
+        elif self.linear_solver == "fieldsplit":
+            self._fieldsplit = solver.setup_fieldsplit(self)
+        self.assembly = solver.NewtonAssembly(self, self._problem.F, self._problem.J, self.bcs,
+                                              self.pc_reuse)
+        snes = self._problem.solver
+        snes.setFunction(self.assembly.residual, self._problem.b)
+        snes.setJacobian(self.assembly.jacobian, A, P)
         self.snes = self._problem.solver
         # A weak reference: PETSc keeps the callback alive from C, and a bound method would
         # keep the whole problem (meshes, matrices) alive with it after its last Python use.
@@ -548,6 +585,29 @@ class HyperelasticProblem:
         self.snes.setConvergenceTest(convergence_test)
         self._f0 = self._fprev = math.inf
         self._stagnated = False
+
+    def add_to_residual(self, b: PETSc.Vec) -> None:
+        """Hook for residual terms that are not UFL forms: add them to ``b`` (the local form,
+        ghosts included: ghost entries are summed into their owners) at the state ``self.w``.
+        Called after DOLFINx's assembly, before the Dirichlet rows are set. Default: none."""
+
+    def add_to_jacobian(self, A: PETSc.Mat) -> None:
+        """Hook for tangent terms that are not UFL forms: add them to ``A`` (``ADD_VALUES``;
+        new nonzeros are allowed) at the state ``self.w``. Called after DOLFINx's assembly,
+        which has set the rows and columns of Dirichlet dofs to the identity: leave those out
+        (:attr:`dirichlet_dofs`). Default: none."""
+
+    @property
+    def dirichlet_dofs(self) -> np.ndarray:
+        """Local indices (owned and ghost) of the dofs held by a Dirichlet condition."""
+        return np.unique(np.concatenate([bc.dof_indices()[0] for bc in self.bcs]
+                                        or [np.zeros(0, np.int32)]))
+
+    def refresh_preconditioner(self) -> None:
+        """Have the next tangent rebuild a kept preconditioner (``preconditioner_reuse``):
+        after a change the kept one does not know of (a penalty change, a restored state)."""
+        if getattr(self, "pc_reuse", None) is not None:
+            self.pc_reuse.invalidate()
 
     def _convergence_test(self, snes, it: int, norms: tuple[float, float, float]) -> int:
         """PETSc's default residual tests plus the rounding-floor test (``stagnation_rtol``)."""
@@ -591,6 +651,9 @@ class HyperelasticProblem:
         if self._axial_g is not None:
             z0 = self.axial_reference_z_mm
             self._axial_g.interpolate(lambda x: (axial_stretch - 1.0) * (x[2] - z0))
+            # owners' values on the ghosts: then a state that holds them holds them on every
+            # rank, and the residual skips their lifting (fem.solid.solver)
+            self._axial_g.x.scatter_forward()
 
     def ramp(
         self, *, pressure_MPa: float | None = None, axial_stretch: float | None = None
@@ -673,7 +736,8 @@ class HyperelasticProblem:
         self._set_load(pressure, stretch)
         tic = time.perf_counter()
         try:
-            self._problem.solve()
+            with solver.options_scope(self.prefix, self._solver_options):
+                self._problem.solve()
             reason = int(self.snes.getConvergedReason())
         except PETSc.Error:  # e.g. a factorisation error inside the solve: a failure, as data
             reason = int(PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE)

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from fem.solid.materials import check_range
 
 FORMULATIONS = ("mixed", "displacement")
-LINEAR_SOLVERS = ("mumps", "gamg")
+LINEAR_SOLVERS = ("mumps", "gamg", "fieldsplit", "auto")
+#: The iterative solver of each formulation (``linear_solver="auto"`` above its size).
+ITERATIVE_SOLVER = {"mixed": "fieldsplit", "displacement": "gamg"}
+#: Default size (global unknowns) from which ``"auto"`` solves iteratively, by mesh dimension
+#: (module docstring "Linear solvers"; the 3-D crossover is in the README).
+ITERATIVE_MIN_DOFS = {2: 10**12, 3: 50_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +27,16 @@ class SolverOptions:
     Attributes:
         formulation: ``"mixed"`` (Taylor-Hood u-p, default) or ``"displacement"``.
         displacement_degree: Lagrange degree of u (mixed: 2, i.e. P2-P1; displacement: 1 or 2).
-        linear_solver: ``"mumps"`` or ``"gamg"`` (displacement formulation only).
+        linear_solver: ``"mumps"``, ``"gamg"`` (displacement formulation only),
+            ``"fieldsplit"`` (mixed formulation only) or ``"auto"`` (module docstring).
+        iterative_min_dofs: with ``"auto"``: the global number of unknowns from which the
+            iterative solver of the formulation is used instead of MUMPS, >= 0 (None:
+            :data:`ITERATIVE_MIN_DOFS` of the mesh's dimension).
+        preconditioner_reuse: 0: the preconditioner (LU factors, AMG hierarchy) is rebuilt
+            at every Newton iteration; N > 0: it is kept across Newton iterations and solves,
+            the tangent solved by GMRES to ``ksp_rtol``, and rebuilt after a linear solve
+            that needed more than N iterations (:mod:`fem.solid.solver`); -1: N from the
+            problem size (:func:`fem.solid.solver.auto_reuse_iterations`).
         quadrature_degree: quadrature degree of the energy integrals (the exponential HGO
             energy would otherwise get a huge estimated degree).
         initial_step: first load-fraction step of a ramp, in (0, 1].
@@ -52,7 +66,9 @@ class SolverOptions:
 
     formulation: str = "mixed"
     displacement_degree: int = 2
-    linear_solver: str = "mumps"
+    linear_solver: str = "auto"
+    iterative_min_dofs: int | None = None
+    preconditioner_reuse: int = 0
     quadrature_degree: int = 4
     initial_step: float = 0.25
     min_step: float = 1.0e-3
@@ -78,11 +94,15 @@ class SolverOptions:
             raise ValueError(
                 f"linear_solver = {self.linear_solver!r} must be one of {LINEAR_SOLVERS}"
             )
-        if self.formulation == "mixed" and self.linear_solver != "mumps":
+        allowed = ("mumps", ITERATIVE_SOLVER[self.formulation], "auto")
+        if self.linear_solver not in allowed:
             raise ValueError(
-                f"linear_solver = {self.linear_solver!r} is not supported for the mixed u-p "
-                "formulation; allowed: 'mumps' (see fem.solid.hyperelastic docstring)"
+                f"linear_solver = {self.linear_solver!r} is not supported for the "
+                f"{self.formulation} formulation; allowed: {allowed}"
             )
+        if self.iterative_min_dofs is not None:
+            check_range("iterative_min_dofs", self.iterative_min_dofs, 0, 10**12)
+        check_range("preconditioner_reuse", self.preconditioner_reuse, -1, 10000)
         low_degree = 2 if self.formulation == "mixed" else 1
         check_range("displacement_degree", self.displacement_degree, low_degree, 3)
         check_range("quadrature_degree", self.quadrature_degree, 1, 12)

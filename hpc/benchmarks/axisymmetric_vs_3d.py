@@ -7,19 +7,20 @@ diameters; :mod:`fem.needle.indentation` solves it in both models. Prints, per d
 of each model and the relative difference of the 3-D force, then the mesh sizes, sizes and
 wall times.
 
-Measured serially on the shared 2-core machine (3-D / axisymmetric - 1 at each depth)::
+Measured serially (3-D / axisymmetric - 1 at each depth; the run times are in the README's
+3-D check and in ``nre bench``'s ``contact3d`` rows)::
 
     # 18 G hemisphere, d = 0.05 / 0.1 / 0.2 mm
-    --fine-3d 0.12 --fine-axi 0.04 --fine-radius 0.6    +0.38 / -0.09 / -0.19 %  (1.8 k tets, 35 s)
-    --fine-3d 0.15 --fine-axi 0.04                      +2.44 / -0.21 / -0.35 %  (2.0 k tets, 45 s)
+    --fine-3d 0.12 --fine-axi 0.04 --fine-radius 0.6    +0.38 / -0.09 / -0.19 %  (1.8 k tets)
+    --fine-3d 0.15 --fine-axi 0.04                      +2.44 / -0.21 / -0.35 %  (2.0 k tets)
     --fine-3d 0.08 --coarse-3d 0.4 --fine-axi 0.01 --fine-radius 0.95
-                                                        -0.05 / -0.02 / -0.35 %  (8.2 k tets, 17 m)
+                                                        -0.05 / -0.02 / -0.35 %  (8.2 k tets)
     # 30 deg cone, 50 um tip, d = 0.1 / 0.2 / 0.3 mm (axisymmetric 0.02 mm: 0.00695, 0.0208,
     # 0.0432 N; its own spread over 0.01-0.04 mm meshes ~1 %)
-    --tip conical --fine-3d 0.04 --fine-radius 0.25     +1.2 / +1.5 / +0.8 %  (3.7 k tets, 10 m)
+    --tip conical --fine-3d 0.04 --fine-radius 0.25     +1.2 / +1.5 / +0.8 %  (3.7 k tets)
     # lancet bevel (3-D half disc) vs the axisymmetric model's 30 deg cone, d = 0.1 / 0.2 mm
     --tip lancet --sector half --fine-3d 0.06 --fine-radius 0.4 --fine-radius-axi 0.25
-                                                        +44 / +56 %  (6.6 k tets, 8 m)
+                                                        +44 / +56 %  (6.6 k tets)
 
 The axisymmetric cone stopped with a recorded failure (line search at a residual just above
 the floor) on some fine meshes (0.01 and 0.0125 mm within 0.25 mm; 0.02 mm within 0.4 mm);

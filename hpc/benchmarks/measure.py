@@ -12,6 +12,8 @@ Tasks (``args``):
 * ``calcium``: ``scale`` and ``moduli`` (MPa; ``null`` = no calcium contrast);
 * ``artery_variants``: ``scale``; ``box_newton`` / ``box_newton_mixed``: ``dofs``;
   ``hertz_contact_gamg``: as ``hertz_contact`` (diagnostics, see :mod:`hpc.benchmarks.ours`);
+* ``contact3d`` / ``contact3d_direct``: ``levels`` (dicts: ``tip``, ``fine_mm``, ``coarse_mm``,
+  ``fine_radius_mm``, ``depths_mm``);
 * ``puncture_step``: ``levels``; ``hertz_penalty`` / ``hertz_contact``: ``fine_mm``, ``depth_mm``,
   ``sphere_radius_mm``;
 * ``case``: ``study`` (file), ``index``, ``kinds`` (null: the study's), ``workdir``: one study
@@ -98,6 +100,8 @@ def run_task(task: str, args: dict, comm: MPI.Comm) -> list[dict]:
         return _levels(comm, args, "fine_mm", baselines.hertz_penalty, **hertz)
     if task == "hertz_contact":
         return _levels(comm, args, "fine_mm", ours.hertz_contact, **hertz)
+    if task in ("contact3d", "contact3d_direct"):
+        return _levels(comm, args, "levels", ours.contact3d, direct=task == "contact3d_direct")
     if task == "case":
         return [run_case(comm, **{k: v for k, v in args.items() if k != "mesh_cache"})]
     if task == "prepare_meshes":

@@ -24,6 +24,11 @@
   (:func:`fem.needle.puncture.solve_event`; hemispherical 18 G tip, 2 atm balloon backing, crack
   width
   OD/4), reported per needle step.
+* :func:`contact3d`: the README's 3-D contact check (:mod:`hpc.benchmarks.axisymmetric_vs_3d`,
+  the 3-D side): a needle pushed into the 3-D quarter disc of the PACSS-0 outer wall
+  (:func:`fem.needle.indentation.solve_indentation`), with the 3-D model's solver options
+  (LU factors kept across Newton iterations, critical-point line search) or, ``direct=True``,
+  the options it had before (an LU factorisation at every Newton iteration, backtracking).
 * :func:`hertz_contact`: our contact solver (:class:`fem.needle.contact.AxisymmetricNeedleProblem`:
   penalty + augmented Lagrangian, MUMPS) on the Hertz problem of
   :func:`hpc.benchmarks.baselines.hertz_penalty`, same mesh, same load steps.
@@ -85,19 +90,22 @@ def artery_linear(comm: MPI.Comm, scale: float, *, calcium_modulus_MPa: float | 
             "newton_iterations": 1, "peak_rss_mb": peak_rss_mb(comm), **best}
 
 
-def _linearised_solve(comm: MPI.Comm, repeats: int, *args, **kwargs) -> tuple[int, dict]:
+def _linearised_solve(comm: MPI.Comm, repeats: int, *args, quadrature_degree: int = 2,
+                      **kwargs) -> tuple[int, dict]:
     """``repeats`` fresh problems, one ``ksponly`` step each; ``(DOFs, fastest record)``.
 
     Each problem is freed before the next is built (its SNES holds a bound method of it, a
     reference cycle that only the cycle collector breaks), so the peak memory is one problem's.
 
-    P1 displacement, our GAMG option, ``ksp_rtol`` 1e-8; quadrature degree 2 (the strain of
-    P1 is constant per cell, 2 follows the fibre directions' variation over it).
+    P1 displacement, our GAMG option, ``ksp_rtol`` 1e-8; quadrature degree 2 by default (the
+    strain of P1 is constant per cell, 2 follows the fibre directions' variation over it; an
+    isotropic material is integrated exactly at degree 1).
     """
     from fem.solid.hyperelastic import HyperelasticProblem, SolverOptions
 
     options = SolverOptions(formulation="displacement", displacement_degree=1,
-                            linear_solver="gamg", ksp_rtol=1e-8, quadrature_degree=2,
+                            linear_solver="gamg", ksp_rtol=1e-8,
+                            quadrature_degree=quadrature_degree,
                             initial_step=1.0, max_step=1.0,
                             petsc_options=(("snes_type", "ksponly"),))
     best = None
@@ -138,7 +146,8 @@ def box_linear(comm: MPI.Comm, target_dofs: int, *, repeats: int = 2) -> dict:
     The unit cube of :func:`hpc.benchmarks.baselines.elasticity_box` (same mesh), compressible
     neo-Hookean with E = 1, nu = 0.3 (its tangent at the reference state is the baseline's
     linear elasticity), clamped at x = 0, a follower pressure on x = 1, solved by
-    :func:`_linearised_solve`. It separates the cost of our code path from the cost of the
+    :func:`_linearised_solve` at quadrature degree 1 (exact for P1 and an isotropic material,
+    as the baseline's form). It separates the cost of our code path from the cost of the
     artery problem itself.
     """
     import dolfinx
@@ -157,7 +166,7 @@ def box_linear(comm: MPI.Comm, target_dofs: int, *, repeats: int = 2) -> dict:
         boundaries={"clamp": 1, "load": 2},
         materials={"box": CompressibleNeoHookean.from_young(1.0, 0.3)},
         pressure_boundaries=("load",),
-        displacement_bcs=[DisplacementBC("clamp", c) for c in range(3)])
+        displacement_bcs=[DisplacementBC("clamp", c) for c in range(3)], quadrature_degree=1)
     return {"dofs": dofs, "cells": msh.topology.index_map(tdim).size_global,
             "degree": 1, "contact_s": 0.0, "newton_iterations": 1,
             "peak_rss_mb": peak_rss_mb(comm), **best}
@@ -316,6 +325,40 @@ def hertz_contact(comm: MPI.Comm, fine_mm: float, *, depth_mm: float, sphere_rad
         "penalty_MPa_per_mm": penalty,
         "converged": bool(result.converged and math.isclose(result.curve[-1][0], depth_mm)),
         "peak_rss_mb": peak}
+
+
+def contact3d(comm: MPI.Comm, level: dict, *, direct: bool = False) -> dict:
+    """The 3-D side of the axisymmetric-vs-3-D check at one mesh (module docstring).
+
+    ``level``: ``tip`` (spherical or conical), ``fine_mm``, ``coarse_mm``, ``fine_radius_mm``
+    (None: the case's), ``depths_mm``. ``time_s`` is the insertion to the last depth.
+    """
+    from fem.needle.indentation import IndentationSpec, default_solver, solve_indentation
+    from fem.needle.puncture import PunctureCase
+
+    case = PunctureCase(grade="pacss-0", tip=level["tip"], disc_radius_factor=2.0,
+                        mesh_level=0)
+    # direct: the puncture event's options, which the 3-D model used before it had its own
+    solver = default_solver("axisymmetric" if direct else "3d")
+    spec = IndentationSpec(case=case, model="3d", sector="quarter",
+                           depths_mm=tuple(level["depths_mm"]), fine_size_mm=level["fine_mm"],
+                           coarse_size_mm=level["coarse_mm"],
+                           fine_radius_mm=level.get("fine_radius_mm"), solver=solver)
+    clock = EventClock(comm)
+    rec = solve_indentation(spec, comm)
+    split = clock.split()
+    return {"dofs": int(rec["dofs"]), "cells": int(rec["cells"]), "degree": 2,
+            "tip": level["tip"], "fine_mm": level["fine_mm"], "time_s": rec["solve_time_s"],
+            "setup_s": rec["setup_time_s"], "assembly_s": split.assembly_s,
+            "pc_setup_s": split.pc_setup_s, "krylov_s": split.krylov_s,
+            "contact_s": max(0.0, rec["solve_time_s"] - split.snes_s),
+            "factorisations": int(split.pc_setups),
+            "krylov_iterations": int(split.krylov_iterations),
+            "newton_iterations": int(rec["newton_iterations"]), "steps": int(rec["steps"]),
+            "depths_mm": list(rec["depths_mm"]), "forces_N": list(rec["forces_N"]),
+            "direct": direct, "converged": bool(rec["converged"]),
+            "failure": None if rec["failure"] is None else str(rec["failure"]),
+            "peak_rss_mb": peak_rss_mb(comm)}
 
 
 def artery_variants(comm: MPI.Comm, scale: float, *, cache_dir=None) -> list[dict]:

@@ -7,6 +7,8 @@ maximised over ranks, so they are wall-clock times of the slowest rank:
 * ``SNESFunctionEval`` + ``SNESJacobianEval``: residual and Jacobian assembly (DOLFINx's
   Python callbacks run inside these events, so they hold the whole assembly);
 * ``PCSetUp``: preconditioner set-up (AMG hierarchy, or the LU factorisation of MUMPS);
+* ``PCSetUp`` and ``PCApply`` counts: set-ups (LU factorisations) and applications, whence
+  the Krylov iterations of a one-level preconditioner (``Split.krylov_iterations``);
 * ``KSPSolve``: the Krylov iterations (or the triangular solves of LU). In PETSc 3.25 the
   ``PCSetUp`` a solve triggers runs before the ``KSPSolve`` event starts, so the two do not
   overlap: ``SNESSolve`` = assembly + ``PCSetUp`` + ``KSPSolve`` + a little vector work
@@ -25,7 +27,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 #: PETSc events read by :class:`EventClock`.
-EVENTS = ("SNESSolve", "SNESFunctionEval", "SNESJacobianEval", "KSPSolve", "PCSetUp")
+EVENTS = ("SNESSolve", "SNESFunctionEval", "SNESJacobianEval", "KSPSolve", "PCSetUp", "PCApply")
 
 
 def start_logging() -> None:
@@ -44,6 +46,8 @@ class Split:
     ksp_solves: int
     residual_evals: int
     jacobian_evals: int
+    pc_setups: int = 0
+    krylov_iterations: int = 0
 
 
 class EventClock:
@@ -76,6 +80,10 @@ class EventClock:
             ksp_solves=d["KSPSolve"][1],
             residual_evals=d["SNESFunctionEval"][1],
             jacobian_evals=d["SNESJacobianEval"][1],
+            pc_setups=d["PCSetUp"][1],
+            # a one-level preconditioner is applied once per Krylov iteration and once per
+            # solve (GMRES: its + 1; preonly: 1)
+            krylov_iterations=max(0, d["PCApply"][1] - d["KSPSolve"][1]),
         )
 
 

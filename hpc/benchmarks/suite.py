@@ -9,9 +9,9 @@ sweep, the cold/warm case, the mesh generation and the sweep throughput. The par
 table and the target verdicts and writes everything as JSON (default
 ``results/benchmarks/bench-<size>-<time>.json``).
 
-Groups (``--only``): ``linear``, ``calcium``, ``newton``, ``puncture``, ``contact``, ``case``,
-``mesh``, ``sweep``. A measurement that fails or times out is recorded with its error and the
-suite goes on.
+Groups (``--only``): ``linear``, ``calcium``, ``newton``, ``puncture``, ``contact``,
+``contact3d``, ``case``, ``mesh``, ``sweep``. A measurement that fails or times out is
+recorded with its error and the suite goes on.
 """
 
 from __future__ import annotations
@@ -38,7 +38,16 @@ from hpc.benchmarks.analysis import (
 
 _REPO = Path(__file__).resolve().parents[2]
 
-GROUPS = ("linear", "calcium", "newton", "puncture", "contact", "case", "mesh", "sweep")
+GROUPS = ("linear", "calcium", "newton", "puncture", "contact", "contact3d", "case", "mesh",
+          "sweep")
+
+#: The 3-D contact check (README, ``hpc.benchmarks.axisymmetric_vs_3d``): quarter disc meshes.
+_SPHERE_2K = {"tip": "spherical", "fine_mm": 0.15, "coarse_mm": 0.5, "fine_radius_mm": None,
+              "depths_mm": [0.05, 0.1, 0.2]}
+_CONE_3K7 = {"tip": "conical", "fine_mm": 0.04, "coarse_mm": 0.5, "fine_radius_mm": 0.25,
+             "depths_mm": [0.1, 0.2, 0.3]}
+_SPHERE_8K2 = {"tip": "spherical", "fine_mm": 0.08, "coarse_mm": 0.4, "fine_radius_mm": 0.95,
+               "depths_mm": [0.05, 0.1, 0.2]}
 
 #: What each size measures. Artery/balloon ``scales`` multiply every element size of the
 #: default artery mesh (smaller = finer); puncture ``levels`` are the study's mesh levels;
@@ -48,6 +57,8 @@ SIZES: dict[str, dict] = {
         "artery_scales": [4.0, 3.0, 2.2], "calcium_scale": 4.0, "moduli": [None, 20000.0],
         "balloon_scales": [2.4, 1.7, 1.2], "puncture_levels": [0, 1, 2],
         "hertz_fine_mm": [0.1, 0.07, 0.05], "mesh_scale": 4.0, "case_kinds": ["puncture"],
+        "contact3d": [{"tip": "spherical", "fine_mm": 0.3, "coarse_mm": 0.6,
+                       "fine_radius_mm": 0.5, "depths_mm": [0.02]}],
         "sweep": "selftest", "timeout_s": 600,
     },
     "small": {
@@ -55,6 +66,7 @@ SIZES: dict[str, dict] = {
         "moduli": [None, 10.0, 100.0, 1000.0, 10000.0, 20000.0],
         "balloon_scales": [2.0, 1.2, 0.7], "puncture_levels": [1, 2, 3],
         "hertz_fine_mm": [0.05, 0.025, 0.0125], "mesh_scale": 1.4, "case_kinds": None,
+        "contact3d": [_SPHERE_2K],
         "sweep": "default-2", "timeout_s": 1800,
     },
     "full": {
@@ -62,6 +74,7 @@ SIZES: dict[str, dict] = {
         "moduli": [None, 10.0, 100.0, 1000.0, 10000.0, 20000.0],
         "balloon_scales": [1.2, 0.7, 0.4, 0.25], "puncture_levels": [2, 3, 4],
         "hertz_fine_mm": [0.05, 0.025, 0.0125, 0.00625], "mesh_scale": None,
+        "contact3d": [_SPHERE_2K, _CONE_3K7, _SPHERE_8K2],
         "case_kinds": None, "sweep": "default", "timeout_s": 3600,
     },
 }
@@ -91,6 +104,11 @@ DESCRIPTIONS = {
     "box_newton_mixed": ("diagnostic", "as box_newton with our mixed P2-P1 (u-p) formulation"),
     "hertz_contact_gamg": ("diagnostic", "ours on the Hertz problem with GMRES + GAMG instead "
                            "of MUMPS"),
+    "contact3d": ("ours", "ours: the README's 3-D contact check (quarter disc, needle to 3 "
+                  "depths), LU factors kept across Newton iterations, critical-point line "
+                  "search"),
+    "contact3d_direct": ("diagnostic", "the same with the solver options it had before: an "
+                         "LU factorisation at every Newton iteration, backtracking"),
 }
 
 
@@ -294,6 +312,9 @@ def _solver_benchmarks(launcher: Launcher, opts: SuiteOptions, size: dict,
         run("hertz_contact", hertz)
         run("hertz_penalty", hertz)
         run("hertz_contact_gamg", hertz, all_ranks=False)
+    if opts.wants("contact3d"):
+        run("contact3d", {"levels": size["contact3d"]})
+        run("contact3d_direct", {"levels": size["contact3d"]}, all_ranks=False)
 
 
 def _cold_warm(launcher: Launcher, size: dict, work: Path) -> dict:
