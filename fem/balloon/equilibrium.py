@@ -34,9 +34,12 @@ The balloon pressure is the continuation parameter: :meth:`BorderedContinuation.
 ``P`` from the current state to a target in adaptive steps (grown after an easy solve, halved
 and retried from the last converged state after a failed one), each step started from a secant
 predictor along the path, so one ramp serves a whole case and every recorded pressure is a
-point on it. The linear solver is the wall problem's own (its SNES's KSP and options); the
-residual test is the wall problem's (``snes_atol``, ``snes_rtol``, rounding floor) and the film
-equation must hold to ``film_rtol`` of the channel radius.
+point on it. Steps are also kept short where the channel opens fast (``radius_step``: the wall
+alone under a wrinkled film, before the balloon holds the channel). The linear solver is the
+wall problem's own (its SNES's KSP and options); at a target pressure the residual test is the
+wall problem's (``snes_atol``, ``snes_rtol``, rounding floor) and the film equation must hold to
+``film_rtol`` of the channel radius; points between targets only start the next step and are
+converged to ``intermediate_rtol``.
 
 Units: mm, N, MPa.
 """
@@ -119,11 +122,14 @@ class BorderedContinuation:
             keeps the steps short where the channel opens fast under a wrinkled film (the
             wall alone under the balloon pressure) and does not limit them once the film
             holds the channel.
+        intermediate_rtol: relative residual tolerance of the points between the targets
+            (the target itself is converged to the wall's ``snes_rtol``).
     """
 
     def __init__(self, problem: HyperelasticProblem, *, channel: str, area_integrand,
                  area_scale: Callable[[], float], film: ConfinedFilm,
-                 film_rtol: float = 1e-10, radius_step: float = 0.08) -> None:
+                 film_rtol: float = 1e-10, radius_step: float = 0.08,
+                 intermediate_rtol: float = 1e-6) -> None:
         if tuple(problem.pressure_boundaries) != (channel,):
             raise ValueError(f"channel = {channel!r} must be the wall's only pressure boundary "
                              f"(it has {problem.pressure_boundaries})")
@@ -131,6 +137,7 @@ class BorderedContinuation:
         self.film = film
         self.film_rtol = film_rtol
         self.radius_step = radius_step
+        self.intermediate_rtol = intermediate_rtol
         self.area_scale = area_scale
         self.comm = problem.comm
         p = problem
@@ -196,10 +203,18 @@ class BorderedContinuation:
         self._c.scale(-1.0 / (2.0 * math.pi * max(r, 1e-12) * self.area_scale()))
 
     # ------------------------------------------------------------------ Newton
-    def solve_at(self, balloon_MPa: float, step: int = 0) -> ContinuationStep:
+    def solve_at(self, balloon_MPa: float, step: int = 0, *,
+                 loose: bool = False) -> ContinuationStep:
         """Semi-smooth bordered Newton at balloon pressure ``balloon_MPa`` from the current
-        (w, p_c). On return the state is the last iterate (the caller restores on failure)."""
+        (w, p_c). On return the state is the last iterate (the caller restores on failure).
+
+        ``loose``: an intermediate point of the path, converged to ``intermediate_rtol``
+        (relative residual; the film equation to 1e3 ``film_rtol``) instead of the wall's
+        ``snes_rtol``: it only starts the next step.
+        """
         p, opts = self.problem, self.problem.options
+        rtol = max(opts.snes_rtol, self.intermediate_rtol) if loose else opts.snes_rtol
+        film_rtol = self.film_rtol * (1e3 if loose else 1.0)
         snes = p.snes
         F, _ = snes.getFunction()
         A, P, _ = snes.getJacobian()
@@ -234,8 +249,8 @@ class BorderedContinuation:
                 break
             if its <= 1:  # the load moves in the first update (p_c is an unknown)
                 f0 = fprev = max(fnorm, f0 if its else 0.0)
-            film_ok = abs(phi) <= self.film_rtol * r
-            if film_ok and (fnorm <= atol or (its > 1 and fnorm <= opts.snes_rtol * f0)):
+            film_ok = abs(phi) <= film_rtol * r
+            if film_ok and (fnorm <= atol or (its > 1 and fnorm <= rtol * f0)):
                 reason = "CONVERGED_FNORM"
                 break
             floor = opts.stagnation_rtol
@@ -386,7 +401,7 @@ class BorderedContinuation:
                 p.w.x.scatter_forward()
                 self.contact_pressure_MPa = min(max(backup[1] + (P_try - P) * rate_pc, 0.0),
                                                 P_try)
-            rec = self.solve_at(P_try, self._n_steps)
+            rec = self.solve_at(P_try, self._n_steps, loose=P_try != target_MPa)
             self._n_steps += 1
             res.steps.append(rec)
             self.steps.append(rec)
