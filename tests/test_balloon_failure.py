@@ -90,6 +90,9 @@ def test_damage_before_rupture_and_stronger_layers_later(failure_run, verificati
     scal = res.scalars()
     d, r = scal["wall_damage_pressure_atm"], scal["wall_rupture_pressure_atm"]
     assert d is not None and (r is None or d <= r)
+    outer = [fp[f"{layer}_rupture"] for layer in ("media", "adventitia")]
+    outer = min((v for v in outer if math.isfinite(v)), default=None)
+    assert scal["outer_wall_rupture_pressure_atm"] == outer
     # a stronger media ruptures at a higher pressure (the same path, two strengths between
     # its peak stress at 4 and at 10 atm)
     media = [(pt["pressure_atm"], pt["peak_nonlocal_MPa"]) for pt in res.failure_path]

@@ -87,6 +87,8 @@ GEOMETRIES = ("section", "3d")
 EQUILIBRIA = ("continuation", "nested")
 #: Regions of the artery meshes.
 REGIONS = ("intima", "media", "adventitia", "calcium", "lumen_fill")
+#: The layers outside the channel whose rupture perforates the vessel.
+OUTER_WALL = ("media", "adventitia")
 
 
 def layer_hoop_direction(cs: CrossSection):
@@ -274,7 +276,10 @@ class BalloonResult:
     per layer at the case's pressure. ``failure_path``: the balloon pressure, contact pressure
     and per-region peak non-local stress at every continuation point from the in-situ state
     (0 atm) on. ``failure_pressures``: ``"<layer>_<level>"`` -> the balloon pressure (atm) the
-    layer reaches the level at (NaN: not up to ``failure_search["end_atm"]``).
+    layer reaches the level at (NaN: not up to ``failure_search["end_atm"]``). In
+    :meth:`scalars`, ``wall_<level>_*`` is the first of all layers (calcium included: it cracks
+    as the channel opens), ``outer_wall_<level>_pressure_atm`` the first of media and adventitia
+    (their rupture perforates the vessel).
     """
 
     converged: bool
@@ -306,10 +311,12 @@ class BalloonResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def first_to_reach(self, level: str) -> tuple[float, str]:
-        """``(pressure atm, layer)`` of the first layer to reach ``level`` (NaN, "none")."""
+    def first_to_reach(self, level: str, layers=LAYERS) -> tuple[float, str]:
+        """``(pressure atm, layer)`` of the first of ``layers`` to reach ``level`` (NaN,
+        "none" if none does)."""
         hits = [(v, k.rsplit("_", 1)[0]) for k, v in self.failure_pressures.items()
-                if k.endswith("_" + level) and math.isfinite(v)]
+                if k.endswith("_" + level) and k.rsplit("_", 1)[0] in layers
+                and math.isfinite(v)]
         return min(hits) if hits else (math.nan, "none")
 
     def scalars(self) -> dict:
@@ -340,6 +347,9 @@ class BalloonResult:
                 p_atm, layer = self.first_to_reach(level)
                 out[f"wall_{level}_pressure_atm"] = p_atm if math.isfinite(p_atm) else None
                 out[f"wall_{level}_layer"] = layer
+                # the layers whose rupture opens the vessel (perforation)
+                p_atm, _ = self.first_to_reach(level, OUTER_WALL)
+                out[f"outer_wall_{level}_pressure_atm"] = p_atm if math.isfinite(p_atm) else None
             for key, v in self.failure_pressures.items():
                 out[f"{key}_pressure_atm"] = v if math.isfinite(v) else None
             out["wall_failure_search_end_atm"] = self.failure_search["end_atm"]
