@@ -4,6 +4,9 @@ hands to the needle.
 Modules: :mod:`fem.balloon.film` (film laws, catheter rating, closed forms of a cylindrical
 membrane; no DOLFINx), :mod:`fem.balloon.membrane` (the finite-strain FE membrane),
 :mod:`fem.balloon.inputs` (the balloon case, wall materials and strengths; no DOLFINx),
+:mod:`fem.balloon.confined` (the film held by the channel: contact pressure and its inverse;
+no DOLFINx), :mod:`fem.balloon.equilibrium` (balloon pressure continuation of wall and film),
+:mod:`fem.balloon.wall_failure` (damage and rupture levels per layer, non-local stress),
 :mod:`fem.balloon.problem` (wall + film equilibrium on the section or the 3-D segment),
 :mod:`fem.balloon.prestress` (the wall's state on the needle path).
 """
@@ -19,9 +22,14 @@ _EXPORTS = {
     **dict.fromkeys(("ChannelContact", "LoadStepping", "MembraneOptions", "MembraneResult",
                      "MembraneProblem", "RatingCheck", "check_rating",
                      "calibrate_reference_diameter", "balloon_film_report"), "membrane"),
-    **dict.fromkeys(("BalloonCase", "WallMaterials", "WallStrengths", "GEOMETRIES"), "inputs"),
+    **dict.fromkeys(("BalloonCase", "WallMaterials", "GEOMETRIES"), "inputs"),
     **dict.fromkeys(("BalloonProblem", "BalloonResult", "layer_hoop_direction",
                      "solve_balloon"), "problem"),
+    "ConfinedFilm": "confined",
+    **dict.fromkeys(("BorderedContinuation", "ContinuationResult", "ContinuationStep",
+                     "nested_equilibrium"), "equilibrium"),
+    **dict.fromkeys(("WallStrengths", "NonlocalStress", "calcium_scale_warning",
+                     "crossing_pressures"), "wall_failure"),
     **dict.fromkeys(("PATH_STATE_FILE", "PathState", "path_state", "read_path_state",
                      "write_path_state"), "prestress"),
 }

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import ufl
 
 from fem.balloon.film import BalloonRating
+from fem.balloon.wall_failure import WallStrengths  # noqa: F401  (re-exported)
 from fem.solid.materials import (
     MATERIAL_NAMES,
     CompressibleNeoHookean,
     HolzapfelGasserOgden,
+    axial_reference_state,
     calcium,
     check_range,
     material_by_name,
@@ -27,6 +29,11 @@ from fem.solid.options import SolverOptions
 from meshes.spec import ArteryModelSpec, ArterySectionSpec
 
 GEOMETRIES = ("section", "3d")
+EQUILIBRIA = ("continuation", "nested")
+#: Regions of the artery meshes.
+REGIONS = ("intima", "media", "adventitia", "calcium", "lumen_fill")
+#: The layers outside the channel whose rupture perforates the vessel.
+OUTER_WALL = ("media", "adventitia")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,44 +91,18 @@ class WallMaterials:
         check_range("calcium_modulus_MPa", self.calcium_modulus_MPa, 1.0, 1.0e5, unit="MPa")
         check_range("calcium_poisson_ratio", self.calcium_poisson_ratio, 0.0, 0.45)
 
-    def build(self, regions, hoop=None) -> dict:
-        """Materials of the regions present; HGO fibres follow ``hoop(X)`` when given."""
+    def build(self, regions, hoop=None, *, in_situ_stretch: float = 1.0,
+              stress_free_in_situ=()) -> dict:
+        """Materials of the regions present; HGO fibres follow ``hoop(X)`` when given; the
+        regions in ``stress_free_in_situ`` are stress-free at the axial stretch
+        ``in_situ_stretch`` (:func:`fem.solid.materials.axial_reference_state`)."""
         table = {"intima": material_by_name(self.intima),
                  "media": _oriented(material_by_name(self.media), hoop),
                  "adventitia": _oriented(material_by_name(self.adventitia), hoop),
                  "calcium": calcium(self.calcium_modulus_MPa, self.calcium_poisson_ratio),
                  "lumen_fill": CompressibleNeoHookean.from_young(self.lumen_fill_modulus_MPa, 0.3)}
-        return {r: table[r] for r in regions}
-
-
-@dataclass(frozen=True, slots=True)
-class WallStrengths:
-    """Strengths (MPa) compared with the non-local maximum principal stress, and its length.
-
-    Attributes:
-        calcium_MPa: 0.18 MPa, tissue-level failure of iliac calcification (Cahalane 2018).
-        intima_MPa: 0.16 MPa, UTS of fibrous intima / cap (Teng 2015).
-        media_MPa: 0.24 MPa, upper end of the damage-onset stress 0.10-0.24 MPa (Anttila 2019).
-        adventitia_MPa: 0.24 MPa [est], as media (Anttila 2019 tested the whole wall).
-        material_length_mm: averaging length l [est]: a few collagen-fibre/calcium-grain sizes;
-            a study should sweep it with the strengths.
-    """
-
-    calcium_MPa: float = 0.18
-    intima_MPa: float = 0.16
-    media_MPa: float = 0.24
-    adventitia_MPa: float = 0.24
-    material_length_mm: float = 0.2
-
-    def __post_init__(self) -> None:
-        for name in ("calcium_MPa", "intima_MPa", "media_MPa", "adventitia_MPa"):
-            check_range(name, getattr(self, name), 0.0, 1e4, low_open=True, unit="MPa")
-        check_range("material_length_mm", self.material_length_mm, 0.0, 5.0, low_open=True,
-                    unit="mm")
-
-    def of(self, region: str) -> float | None:
-        """Strength of a wall region (None for the lumen fill, which is no tissue)."""
-        return getattr(self, f"{region}_MPa", None)
+        return {r: (axial_reference_state(table[r], in_situ_stretch)
+                    if r in stress_free_in_situ else table[r]) for r in regions}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +122,22 @@ class BalloonCase:
             the absolute Newton tolerance is raised to 1e-9 (dimensionless) because the
             equilibrium search makes load increments small enough that a relative tolerance
             on their tiny initial residual is below rounding.
+        equilibrium: ``"continuation"`` (default): balloon pressure continuation of the wall
+            and the contact pressure together (:mod:`fem.balloon.equilibrium`);
+            ``"nested"``: the contact pressure found by regula falsi, a wall ramp per trial
+            (the former method, kept as a check and for the benchmark).
+        nested_rtol: the nested search stops when the film equation holds to this fraction
+            of the balloon pressure.
+        stress_free_in_situ: regions stress-free in the in-situ (axially pre-stretched) state
+            rather than the mesh's (default: calcium, which forms in the stretched vessel);
+            only with ``apply_axial_prestretch``.
+        wall_failure_search: follow the damage and rupture indicators along the continuation
+            from the in-situ state and on past ``pressure_atm`` (continuation only), for the
+            pressure at which each layer reaches each level.
+        failure_search_max_atm: the search stops here at the latest (or earlier at the film's
+            limit point, where the free balloon bursts, or where the wall cannot be solved).
+        failure_search_step_atm: largest pressure step of the continuation while searching:
+            the indicators are interpolated linearly between its points.
     """
 
     model: ArteryModelSpec = field(default_factory=ArteryModelSpec)
@@ -152,8 +149,27 @@ class BalloonCase:
     materials: WallMaterials = field(default_factory=WallMaterials)
     strengths: WallStrengths = field(default_factory=WallStrengths)
     solver: SolverOptions = field(default_factory=lambda: SolverOptions(snes_atol=1e-9))
+    equilibrium: str = "continuation"
+    nested_rtol: float = 3e-3
+    stress_free_in_situ: tuple[str, ...] = ("calcium",)
+    wall_failure_search: bool = True
+    failure_search_max_atm: float = 30.0
+    failure_search_step_atm: float = 1.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "stress_free_in_situ", tuple(self.stress_free_in_situ))
+        for region in self.stress_free_in_situ:
+            if region not in REGIONS:
+                raise ValueError(f"balloon.stress_free_in_situ = {self.stress_free_in_situ!r}: "
+                                 f"{region!r} is not a region; choose from {REGIONS}")
+        check_range("balloon.failure_search_max_atm", self.failure_search_max_atm, 0.0, 100.0,
+                    low_open=True, unit="atm")
+        check_range("balloon.failure_search_step_atm", self.failure_search_step_atm, 0.01,
+                    10.0, unit="atm")
+        if self.equilibrium not in EQUILIBRIA:
+            raise ValueError(f"balloon.equilibrium = {self.equilibrium!r} is not allowed: "
+                             f"choose one of {EQUILIBRIA}")
+        check_range("balloon.nested_rtol", self.nested_rtol, 0.0, 0.1, low_open=True)
         check_range("balloon.pressure_atm", self.pressure_atm, 0.0, 1.0e4, low_open=True,
                     unit="atm")
         check_range("balloon.record_every_atm", self.record_every_atm, 0.0, 1.0e4,

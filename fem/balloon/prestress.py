@@ -24,8 +24,9 @@ mean of what the balloon adds to the in-situ state (axially pre-stretched, unpre
 ``lambda = sqrt((lambda_t / lambda_t0) (lambda_z / lambda_z0))``, which keeps the area stretch
 the balloon causes (and, for an incompressible layer, the thinning). The in-situ axial
 pre-stretch itself is not handed over: calcium forms in the stretched vessel, so it is not
-pre-stressed by it, and one rim stretch cannot give the soft layers a pre-stress the calcium
-does not carry. What is lost: the difference between hoop and axial
+pre-stressed by it (the balloon problem models the same: its calcium is stress-free in the
+in-situ state, ``BalloonCase.stress_free_in_situ``), and one rim stretch cannot give the soft
+layers a pre-stress the calcium does not carry. What is lost: the difference between hoop and axial
 stretch and the wall's curvature (stated in the README). The balloon pressure itself enters
 the outer-wall event as the pressure-limited backing; on the flap it is balanced by the
 true-lumen contents (see :mod:`fem.needle.puncture`).

@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import ufl
 
 ATM_MPa = 0.101325
@@ -377,6 +378,108 @@ class StiffLinearSolid(_EnergyMixin):
 
     def volume_measure(self, J):
         return ufl.ln(J)
+
+
+def _matrix3(value, name: str) -> tuple[tuple[float, float, float], ...]:
+    rows = tuple(tuple(float(x) for x in row) for row in value)
+    if len(rows) != 3 or any(len(r) != 3 for r in rows):
+        raise ValueError(f"{name} = {value!r} must be a 3x3 matrix")
+    if not all(math.isfinite(x) for r in rows for x in r):
+        raise ValueError(f"{name} = {value!r} must be finite")
+    return rows
+
+
+def _det3(m) -> float:
+    return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+
+
+@dataclass(frozen=True, slots=True)
+class StressFreeState:
+    """A region's material whose stress-free state is not the mesh's: reached from it by ``F0``.
+
+    The mesh is one configuration of the body (for the artery: the vessel excised, without its
+    axial pre-stretch); a region may be stress-free in another one, e.g. calcium formed in the
+    vessel *in situ*, axially stretched by ``lambda_z``: ``F0 = diag(1, 1, lambda_z)``. The
+    deformation gradient ``F`` (from the mesh) splits multiplicatively,
+
+        F = F_el F0,    F_el = F F0^-1,
+
+    the material responds to ``F_el`` only, and its energy per unit volume of its stress-free
+    state is ``Psi_m(F_el)``, so per unit mesh volume (what the problem integrates)
+
+        Psi(F) = J0 Psi_m(F F0^-1),       J0 = det F0,
+
+    and the mixed form is ``J0 [W(F_el) + p g(J_el) - p^2 / (2 K_v)]`` with ``J_el = J / J0``
+    (``p = K_v g(J_el)``: the region's mean stress). First Piola stress (mesh configuration)
+    ``P = J0 P_m(F_el) F0^-T``; Cauchy stress ``J^-1 P F^T = J_el^-1 P_m(F_el) F_el^T``, the
+    material's own at ``F_el`` (:func:`fem.solid.output.cauchy_stress` differentiates ``Psi`` and
+    gets it); the tangent is ``J0`` times the material's tangent at ``F_el`` mapped by ``F0^-1``
+    on both sides. At ``F = F0`` the region is stress-free. An anisotropic material's fibre
+    directions are those of its stress-free state, evaluated at the mesh point ``X``.
+
+    ``F0`` is a constant 3x3 matrix in the problem's component order (plane strain and 3-D:
+    x, y, z with z the vessel axis; an axisymmetric problem: its own (r, z, theta) order).
+    It works with every :class:`fem.solid.hyperelastic.HyperelasticProblem` (the balloon wall,
+    the needle's discs), which only ever call :meth:`strain_energy` or
+    :meth:`mixed_strain_energy`.
+
+    Attributes:
+        material: the region's material (in its stress-free state).
+        F0: deformation gradient from the mesh to the stress-free state, det in [0.1, 10].
+    """
+
+    material: Material
+    F0: tuple[tuple[float, float, float], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "F0", _matrix3(self.F0, "F0"))
+        if not isinstance(self.material, Material):
+            raise ValueError(f"material = {self.material!r} is not a material")
+        check_range("det(F0)", _det3(self.F0), 0.1, 10.0)
+
+    @property
+    def J0(self) -> float:
+        return _det3(self.F0)
+
+    @property
+    def volumetric_modulus_MPa(self) -> float:
+        return self.material.volumetric_modulus_MPa
+
+    @property
+    def reference_modulus_MPa(self) -> float:
+        return self.material.reference_modulus_MPa
+
+    def elastic_deformation(self, F):
+        """``F_el = F F0^-1`` (UFL)."""
+        return F * ufl.as_matrix(np.linalg.inv(np.array(self.F0)).tolist())
+
+    def shape_energy(self, F, X=None):
+        """``J0 W(F_el)`` per unit mesh volume."""
+        return self.J0 * self.material.shape_energy(self.elastic_deformation(F), X)
+
+    def volume_measure(self, J):
+        """``g(J / J0)``: the material's volume measure of ``J_el``."""
+        return self.material.volume_measure(J / self.J0)
+
+    def strain_energy(self, F, X=None):
+        """``J0 Psi_m(F F0^-1)`` (MPa per unit mesh volume), displacement formulation."""
+        return self.J0 * self.material.strain_energy(self.elastic_deformation(F), X)
+
+    def mixed_strain_energy(self, F, p, X=None):
+        """``J0 [W(F_el) + p g(J_el) - p^2 / (2 K_v)]`` (MPa per unit mesh volume)."""
+        return self.J0 * self.material.mixed_strain_energy(self.elastic_deformation(F), p, X)
+
+
+def axial_reference_state(material: Material, axial_stretch: float) -> Material:
+    """``material`` stress-free when stretched by ``axial_stretch`` along z (formed in situ);
+    ``material`` itself when the stretch is 1."""
+    check_range("axial_stretch", axial_stretch, 0.5, 3.0)
+    if axial_stretch == 1.0:
+        return material
+    return StressFreeState(material, ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0),
+                                      (0.0, 0.0, float(axial_stretch))))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@ table.
 
 Reads ``params["calcification"]["grade"]``, ``params["balloon"]`` (``pressure_atm``,
 ``film_thickness_mm``, ``channel_diameter_mm``, ``record_every_atm``, ``geometry``,
-``true_lumen``), ``params["calcium"]["modulus_MPa"]`` / ``["poisson_ratio"]`` and
-``params["mesh"]["level"]``. Returns the scalar results of
+``true_lumen``, ``equilibrium``, ``stress_free_in_situ``, ``failure_search``,
+``failure_search_max_atm``, ``failure_search_step_atm``), ``params["wall_strength"]`` (damage and
+rupture strength per layer, ``material_length_mm``), ``params["calcium"]["modulus_MPa"]`` /
+``["poisson_ratio"]`` and ``params["mesh"]["level"]``. Returns the scalar results of
 :meth:`fem.balloon.problem.BalloonResult.scalars` and the curves ``pressure_curve_atm``,
 ``confined_diameter_curve_mm`` (the channel) and ``free_diameter_curve_mm`` (the balloon alone);
 the fields go to ``workdir/fields``, and the wall's state on the needle path
@@ -43,12 +45,49 @@ SCHEMA.add_section("base.balloon", [
           doc="Plane-strain cross-section or the 3-D segment"),
     Field("true_lumen", str, default="filled", choices=("filled", "open"),
           doc="Soft fill in the true lumen (stops the flap collapsing through it) or a void"),
+    Field("equilibrium", str, default="continuation", choices=("continuation", "nested"),
+          doc="Balloon-wall equilibrium: one pressure continuation, or the former nested "
+              "search (regula falsi on the contact pressure)"),
+    Field("stress_free_in_situ", list, item=str, default=["calcium"],
+          choices=("intima", "media", "adventitia", "calcium"),
+          doc="Regions stress-free in the axially pre-stretched (in-situ) state, not the mesh's"),
+    Field("failure_search", bool, default=True,
+          doc="Follow the wall's damage/rupture indicators along the pressure, past the case's "
+              "pressure up to the film's burst or failure_search_max_atm"),
+    Field("failure_search_max_atm", float, default=30.0, low=0.0, low_open=True, high=100.0,
+          unit="atm", doc="Highest balloon pressure of the failure search [est]"),
+    Field("failure_search_step_atm", float, default=1.0, low=0.01, high=10.0, unit="atm",
+          doc="Largest pressure step while searching (indicators interpolated between)"),
+])
+#: Wall strengths (fem.balloon.wall_failure.WallStrengths: defaults and sources there and in the
+#: README "Wall failure"); [est] marks an estimate to sweep.
+SCHEMA.add_section("base.wall_strength", [
+    Field("intima_damage_MPa", float, default=0.10, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Intima/flap damage onset [est: low end of Anttila 2019]"),
+    Field("intima_rupture_MPa", float, default=0.16, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Intima/flap UTS (Teng 2015 fibrous cap ~0.16)"),
+    Field("media_damage_MPa", float, default=0.17, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Media damage onset (Anttila 2019: 0.10-0.24)"),
+    Field("media_rupture_MPa", float, default=0.45, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Media UTS (Holzapfel 2005 coronary 0.45; Teng 2009 carotid 0.5-1.2)"),
+    Field("adventitia_damage_MPa", float, default=0.17, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Adventitia damage onset (Anttila 2019 whole wall) [est]"),
+    Field("adventitia_rupture_MPa", float, default=1.43, low=0.0, low_open=True, high=100.0,
+          unit="MPa",
+          doc="Adventitia UTS (Holzapfel 2005 coronary 1.43; Teng 2009 carotid 1.8-2.0)"),
+    Field("calcium_damage_MPa", float, default=0.18, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Calcium damage onset [est: = rupture, brittle]"),
+    Field("calcium_rupture_MPa", float, default=0.18, low=0.0, low_open=True, high=100.0,
+          unit="MPa", doc="Calcified plaque strength, tissue level (Holzapfel 2004: 0.18 at "
+                          "stretch 1.02; goes with a ~9 MPa modulus)"),
+    Field("material_length_mm", float, default=0.2, low=0.0, low_open=True, high=5.0,
+          unit="mm", doc="Non-local averaging length of the indicators [est]"),
 ])
 
 
 def case_from_params(params: dict):
     """The :class:`fem.balloon.inputs.BalloonCase` of a resolved ``base`` table."""
-    from fem.balloon.inputs import BalloonCase, WallMaterials
+    from fem.balloon.inputs import BalloonCase, WallMaterials, WallStrengths
     from meshes import ArteryModelSpec, BalloonSpec, MeshSpec, calcification_for_grade
 
     b = params.get("balloon", {})
@@ -62,6 +101,7 @@ def case_from_params(params: dict):
         calcification=calc,
         mesh=MeshSpec(level=int(params.get("mesh", {}).get("level", 0))),
     )
+    strength = params.get("wall_strength", {})
     return BalloonCase(
         model=model,
         pressure_atm=float(b.get("pressure_atm", 6.0)),
@@ -70,6 +110,12 @@ def case_from_params(params: dict):
         true_lumen=b.get("true_lumen", "filled"),
         materials=WallMaterials(calcium_modulus_MPa=float(calcium.get("modulus_MPa", 1.0e3)),
                                 calcium_poisson_ratio=float(calcium.get("poisson_ratio", 0.3))),
+        strengths=WallStrengths(**{k: float(v) for k, v in strength.items()}),
+        equilibrium=b.get("equilibrium", "continuation"),
+        stress_free_in_situ=tuple(b.get("stress_free_in_situ", ["calcium"])),
+        wall_failure_search=bool(b.get("failure_search", True)),
+        failure_search_max_atm=float(b.get("failure_search_max_atm", 30.0)),
+        failure_search_step_atm=float(b.get("failure_search_step_atm", 1.0)),
     )
 
 
@@ -129,12 +175,17 @@ def run_balloon(params: dict, comm, workdir: Path) -> dict:
 
 
 def _cost(params: dict) -> float:
-    p = float(params.get("balloon", {}).get("pressure_atm", 6.0))
-    every = float(params.get("balloon", {}).get("record_every_atm", 2.0))
+    b = params.get("balloon", {})
     level = int(params.get("mesh", {}).get("level", 0))
-    per_level = 15.0 * 3.0**level  # measured ~10-15 s per recorded pressure at level 0
-    return per_level * max(1.0, p / every) * (25.0 if params.get("balloon", {}).get(
-        "geometry") == "3d" else 1.0)
+    if b.get("equilibrium", "continuation") == "nested":
+        # measured ~10-15 s per recorded pressure at level 0
+        p = float(b.get("pressure_atm", 6.0))
+        per_case = 15.0 * max(1.0, p / float(b.get("record_every_atm", 2.0)))
+    else:
+        # one continuation per case, recorded points nearly free: measured 7-26 CPU s at
+        # level 0 (1.1-3.6 k cells, 43-54 Newton iterations); the failure search about doubles it
+        per_case = 25.0 * (2.0 if b.get("failure_search", True) else 1.0)
+    return per_case * 3.0**level * (25.0 if b.get("geometry") == "3d" else 1.0)
 
 
 register_kind("balloon", run_balloon, cost_core_s=_cost, check=check_balloon)
