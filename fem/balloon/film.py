@@ -3,6 +3,8 @@
 Film laws (plane-stress incompressible membranes, ``psi(I1)`` with ``I1 = l1^2 + l2^2 +
 (l1 l2)^-2``): :class:`NeoHookeanFilm` and :class:`DemirayFilm`; a catheter's labelled
 rating (:class:`BalloonRating`) and the film fitted to it (:func:`fit_film_to_compliance`).
+The film's tensile strength (``hoop_strength_MPa`` of each law) is compared with the largest
+in-plane principal Cauchy stress: in a free cylinder that is the hoop stress.
 
 Closed forms used by the tests and the calibration
 --------------------------------------------------
@@ -11,6 +13,27 @@ Cylindrical membrane, reference radius ``R``, hoop stretch ``l``, axial stretch 
 ``p = T_theta / (l R)``. With ``lz = 1`` and neo-Hookean: ``p = mu (H/R) (1 - l^-4)`` (DOMAIN.md
 section 7), which tends to ``mu H / R``: a larger pressure has no equilibrium. The closed-end
 vessel (a balloon's body far from its cones) adds ``T_z = p r / 2``.
+
+Burst of the body (thin-wall closed forms, :func:`closed_end_burst`)
+--------------------------------------------------------------------
+The body bursts when its largest principal stress ``max(sigma_theta, sigma_z)``, with
+``sigma_i = T_i / h`` and ``h = H / (l lz)``, reaches the film's strength, or at the pressure's
+limit point if that comes first (mode ``"limit_point"``). Free: ``sigma_theta = p r / h =
+2 sigma_z`` (Barlow's formula at the deformed radius and thickness). Supported by a channel
+wall of rest radius ``R_w`` pushing back with ``f = k <r - R_w>`` per reference area (a
+Winkler foundation; ``k = inf`` is a rigid wall): radial equilibrium
+``T_theta / r + f / (l lz) = p`` and the closed-end ``T_z = p r / 2``. The wall takes part of
+the hoop load but none of the axial load, so a rigid wall moves the burst to the axial stress
+``p r / (2 h)``: at most twice the free burst pressure.
+
+What the rated burst pressure means (:data:`RBP_SURVIVAL`, :data:`RBP_CONFIDENCE`): the labelled
+RBP is a statistical lower bound from a burst test of a lot of balloons: the pressure that at
+least 99.9 % of balloons survive, shown with 95 % confidence (FDA guidance for PTCA catheters,
+2010; ISO 10555-4). It is not the mean burst pressure: with a test of ``n`` balloons of mean
+``m`` and standard deviation ``s`` it is ``m - k s``, ``k`` the one-sided normal tolerance
+factor (:func:`tolerance_factor`, 3.1 for ``n -> inf``, about 4.1 for ``n = 30``). A model
+with the film's *mean* strength must therefore burst above the RBP; the pressure 99.9 % of
+balloons survive follows from the strength's 0.1 % quantile (:func:`strength_quantile`).
 
 The finite-element membrane that uses these laws is :mod:`fem.balloon.membrane`.
 
@@ -351,6 +374,234 @@ def fit_film_to_compliance(
     log_mu = brentq(compliance_error, float(bracket[0]), float(bracket[1]), xtol=1e-12)
     mat = make(math.exp(log_mu))
     return mat, 2.0 * reference_radius(mat)
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms: burst of the body, free or against a channel wall
+# --------------------------------------------------------------------------------------------
+
+#: Fraction of balloons that survive the rated burst pressure (FDA PTCA guidance, ISO 10555-4).
+RBP_SURVIVAL = 0.999
+#: Confidence with which a burst test shows that fraction.
+RBP_CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class CylinderState:
+    """Homogeneous state of a closed-end cylindrical membrane at one pressure.
+
+    Attributes:
+        pressure_MPa: inflation pressure.
+        hoop_stretch, axial_stretch: ``l = r / R`` and ``lz``.
+        contact_pressure_MPa: what the channel wall takes, per deformed area (0 when free).
+        hoop_stress_MPa, axial_stress_MPa: Cauchy stresses ``T_i / h``.
+    """
+
+    pressure_MPa: float
+    hoop_stretch: float
+    axial_stretch: float
+    contact_pressure_MPa: float
+    hoop_stress_MPa: float
+    axial_stress_MPa: float
+
+    @property
+    def max_principal_stress_MPa(self) -> float:
+        return max(self.hoop_stress_MPa, self.axial_stress_MPa)
+
+
+@dataclass(frozen=True, slots=True)
+class CylinderBurst:
+    """Burst of a closed-end cylindrical membrane (:func:`closed_end_burst`).
+
+    Attributes:
+        pressure_MPa: burst pressure; the limit pressure when ``mode == "limit_point"``.
+        mode: ``"strength"`` (the largest principal stress reached the strength) or
+            ``"limit_point"`` (the pressure peaked first: the film runs away, a burst too).
+        state: the body's state at the burst pressure.
+        limit_pressure_MPa: the loading branch's limit pressure (inf when none below the
+            stretch scanned).
+    """
+
+    pressure_MPa: float
+    mode: str
+    state: CylinderState
+    limit_pressure_MPa: float
+
+    @property
+    def pressure_atm(self) -> float:
+        return self.pressure_MPa / ATM_MPA
+
+
+def closed_end_cylinder_state(
+    material: FilmLaw, thickness_mm: float, radius_mm: float, hoop_stretch: float,
+    wall_radius_mm: float | None = None, wall_stiffness_MPa_per_mm: float = math.inf,
+) -> CylinderState | None:
+    """The pressure and state holding a closed-end cylinder at ``hoop_stretch``.
+
+    Free (``wall_radius_mm`` None), or supported by a wall of rest radius ``R_w`` with
+    ``f = k <r - R_w>`` per reference area (``k`` finite) or rigid (``k = inf``: then only
+    ``l <= R_w / R`` exists as a free state, and ``l = R_w / R`` is handled by
+    :func:`closed_end_cylinder_state_at_pressure`). The axial stretch follows from
+    ``T_z = p r / 2`` with the pressure of radial equilibrium, so both are solved together.
+    Returns None when no axial stretch balances the state.
+    """
+    from scipy.optimize import brentq
+
+    lt, r = hoop_stretch, hoop_stretch * radius_mm
+    k = wall_stiffness_MPa_per_mm
+    overlap = 0.0 if wall_radius_mm is None else max(r - wall_radius_mm, 0.0)
+    if overlap > 0.0 and not math.isfinite(k):
+        return None
+    if overlap == 0.0 and abs(lt - 1.0) < 1e-12:
+        return CylinderState(0.0, 1.0, 1.0, 0.0, 0.0, 0.0)
+
+    def pressure(lz: float) -> float:
+        t_hoop, _ = cylinder_tensions(material, thickness_mm, lt, lz)
+        return t_hoop / r + (k * overlap / (lt * lz) if overlap > 0.0 else 0.0)
+
+    def axial_residual(lz: float) -> float:
+        _, t_ax = cylinder_tensions(material, thickness_mm, lt, lz)
+        return t_ax - 0.5 * pressure(lz) * r
+
+    lo = lt**-0.5 * (1.0 + 1e-12)  # T_z = 0 at lz^2 = (l lz)^-2
+    hi = max(2.0, 2.0 * lt)
+    if axial_residual(lo) > 0.0 or axial_residual(hi) < 0.0:
+        return None
+    lz = brentq(axial_residual, lo, hi, xtol=1e-14)
+    p = pressure(lz)
+    t_hoop, t_ax = cylinder_tensions(material, thickness_mm, lt, lz)
+    h = thickness_mm / (lt * lz)
+    pc = k * overlap / (lt * lz) if overlap > 0.0 else 0.0
+    return CylinderState(p, lt, lz, pc, t_hoop / h, t_ax / h)
+
+
+def closed_end_cylinder_state_at_pressure(
+    material: FilmLaw, thickness_mm: float, radius_mm: float, pressure_MPa: float,
+    wall_radius_mm: float | None = None, wall_stiffness_MPa_per_mm: float = math.inf,
+    max_stretch: float = 10.0,
+) -> CylinderState | None:
+    """The state of a closed-end cylinder at ``pressure_MPa`` on its loading branch.
+
+    Free, against a Winkler wall or against a rigid wall (see
+    :func:`closed_end_cylinder_state`). Returns None past the limit point, or when the
+    pressure cannot open a pre-loaded wall (``R_w < R``) to the film's rest radius (the film
+    is slack there).
+    """
+    from scipy.optimize import brentq
+
+    rigid = wall_radius_mm is not None and not math.isfinite(wall_stiffness_MPa_per_mm)
+    l_wall = wall_radius_mm / radius_mm if wall_radius_mm is not None else math.inf
+    if rigid and l_wall < 1.0:
+        raise ValueError(f"wall_radius_mm = {wall_radius_mm} is below the film's rest radius "
+                         f"{radius_mm} mm: a rigid wall cannot be pre-loaded")
+
+    def state(lt: float) -> CylinderState | None:  # below a rigid wall the film is free
+        return closed_end_cylinder_state(material, thickness_mm, radius_mm, lt,
+                                         None if rigid else wall_radius_mm,
+                                         wall_stiffness_MPa_per_mm)
+
+    top = min(max_stretch, l_wall) if rigid else max_stretch
+    grid = 1.0 + np.expm1(np.linspace(0.0, math.log(top), 400))
+    first = state(1.0)
+    p_prev, l_prev = (first.pressure_MPa if first else 0.0), 1.0
+    if pressure_MPa < p_prev:
+        return None  # below the wall's pre-load: the film is slack
+    for lt in grid[1:]:
+        st = state(float(lt))
+        if st is None or st.pressure_MPa < p_prev:
+            return None
+        if st.pressure_MPa >= pressure_MPa:
+            root = brentq(lambda x: state(x).pressure_MPa - pressure_MPa, l_prev, float(lt),
+                          xtol=1e-14)
+            return state(root)
+        p_prev, l_prev = st.pressure_MPa, float(lt)
+    if not rigid:
+        return None
+    # rigid wall reached: hoop stretch fixed, the wall takes the rest of the hoop load
+    lt = l_wall
+    r = lt * radius_mm
+    target = 0.5 * pressure_MPa * r
+    lz = brentq(lambda z: cylinder_tensions(material, thickness_mm, lt, z)[1] - target,
+                lt**-0.5 * (1 + 1e-12), 50.0, xtol=1e-14)
+    t_hoop, t_ax = cylinder_tensions(material, thickness_mm, lt, lz)
+    h = thickness_mm / (lt * lz)
+    return CylinderState(pressure_MPa, lt, lz, pressure_MPa - t_hoop / r, t_hoop / h, t_ax / h)
+
+
+def closed_end_burst(
+    material: FilmLaw, thickness_mm: float, radius_mm: float,
+    strength_MPa: float | None = None, wall_radius_mm: float | None = None,
+    wall_stiffness_MPa_per_mm: float = math.inf, max_pressure_MPa: float = 20.0,
+) -> CylinderBurst:
+    """Burst of a closed-end cylindrical membrane, free or supported (module docstring).
+
+    Args:
+        material: film law; its ``hoop_strength_MPa`` unless ``strength_MPa`` is given.
+        thickness_mm, radius_mm: reference thickness ``H`` and radius ``R``.
+        strength_MPa: film tensile strength (largest principal Cauchy stress at failure).
+        wall_radius_mm, wall_stiffness_MPa_per_mm: the channel wall (None: free).
+        max_pressure_MPa: search limit.
+
+    Returns:
+        :class:`CylinderBurst`; raises ValueError when neither the strength nor a limit point
+        is reached below ``max_pressure_MPa``.
+    """
+    from scipy.optimize import brentq
+
+    strength = material.hoop_strength_MPa if strength_MPa is None else strength_MPa
+    _check("closed_end_burst", "strength_MPa", strength, 1e-6, 1e5, "MPa")
+
+    def at(p: float) -> CylinderState | None:
+        return closed_end_cylinder_state_at_pressure(
+            material, thickness_mm, radius_mm, p, wall_radius_mm, wall_stiffness_MPa_per_mm)
+
+    first = closed_end_cylinder_state(material, thickness_mm, radius_mm, 1.0, wall_radius_mm,
+                                      wall_stiffness_MPa_per_mm)
+    p0 = first.pressure_MPa if first is not None and first.contact_pressure_MPa > 0 else 0.0
+    if p0 >= max_pressure_MPa:
+        raise ValueError(f"the wall's pre-load {p0:.4g} MPa (film at rest inside a wall of rest "
+                         f"radius {wall_radius_mm} mm) is above max_pressure_MPa")
+    grid = p0 + np.geomspace(1e-4, 1.0, 200) * (max_pressure_MPa - p0)
+    p_prev = p0
+    for p in grid:
+        st = at(float(p))
+        if st is None:  # past the limit point: bisect for it
+            lo, hi = p_prev, float(p)
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if at(mid) is not None else (lo, mid)
+            st_lim = at(lo)
+            return CylinderBurst(lo, "limit_point", st_lim, lo)
+        if st.max_principal_stress_MPa >= strength:
+            root = brentq(lambda x: at(x).max_principal_stress_MPa - strength,
+                          p_prev, float(p), xtol=1e-12)
+            return CylinderBurst(root, "strength", at(root), math.inf)
+        p_prev = float(p)
+    raise ValueError(f"neither the strength {strength} MPa nor a limit point is reached below "
+                     f"{max_pressure_MPa} MPa")
+
+
+def strength_quantile(mean_MPa: float, cov: float, probability: float) -> float:
+    """The ``probability`` quantile of a normally distributed strength (mean, coefficient of
+    variation): the strength that a fraction ``1 - probability`` of films exceed."""
+    from statistics import NormalDist
+
+    _check("strength_quantile", "cov", cov, 0.0, 0.3)
+    _check("strength_quantile", "probability", probability, 1e-9, 1.0 - 1e-9)
+    return mean_MPa * (1.0 + NormalDist().inv_cdf(probability) * cov)
+
+
+def tolerance_factor(n: int, coverage: float = RBP_SURVIVAL,
+                     confidence: float = RBP_CONFIDENCE) -> float:
+    """One-sided normal tolerance factor ``k``: ``m - k s`` of ``n`` samples is below the
+    ``coverage`` fraction of the population with the given confidence (noncentral t)."""
+    from statistics import NormalDist
+
+    from scipy.stats import nct
+
+    _check("tolerance_factor", "n", n, 2, 1e7)
+    z = NormalDist().inv_cdf(coverage)
+    return float(nct.ppf(confidence, df=n - 1, nc=z * math.sqrt(n)) / math.sqrt(n))
 
 
 def _ufl_exp(arg):
