@@ -72,6 +72,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
@@ -163,7 +164,8 @@ class LoadStepping:
         grow: step factor after an easy step.
         shrink: step factor after a failed step.
         easy_iterations: a step converged in at most this many Newton iterations is easy.
-        max_steps: hard cap on attempted steps (accepted + rejected), so a ramp never hangs.
+        max_steps: hard cap on attempted steps (accepted + rejected) per ramp to a target, so
+            a ramp never hangs.
         initial_prestretch: Newton's starting guess, ``u_r = eps (r - r_clamp)``; only a guess.
     """
 
@@ -347,6 +349,47 @@ def _default_outward(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.vstack([x[0], x[1], np.zeros_like(x[0])])
 
 
+class SurfaceKinematics(NamedTuple):
+    """Membrane kinematics of a surface mesh (module docstring), as UFL expressions."""
+
+    I_s: ufl.core.expr.Expr  # l1^2 + l2^2
+    J_s: ufl.core.expr.Expr  # l1 l2
+    I1: ufl.core.expr.Expr  # I_s + J_s^-2 (incompressible, plane stress)
+    n_da: ufl.core.expr.Expr  # deformed normal times deformed area, per reference area
+    n: ufl.core.expr.Expr  # deformed unit normal
+    b: ufl.core.expr.Expr  # left Cauchy-Green tensor of the surface, a G^-1 a^T
+    orientation: dolfinx.fem.Function  # per-cell +-1 orienting the normal along ``outward``
+
+
+def surface_kinematics(
+    mesh: dolfinx.mesh.Mesh, u: dolfinx.fem.Function,
+    outward: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+) -> SurfaceKinematics:
+    """Kinematics of the displacement ``u`` on the surface ``mesh``; the normal is oriented per
+    cell along the guess ``outward(x)`` (DOLFINx reorders cell vertices, so the raw cell
+    normal flips from cell to cell)."""
+    A = ufl.Jacobian(mesh)  # 3 x 2 reference tangents
+    a = A + ufl.grad(u) * A  # deformed tangents
+    G = A.T * A
+    g = a.T * a
+    I_s = ufl.tr(ufl.inv(G) * g)
+    J_s = ufl.sqrt(ufl.det(g) / ufl.det(G))
+    A1, A2 = A[:, 0], A[:, 1]
+    area_ref = ufl.sqrt(ufl.dot(ufl.cross(A1, A2), ufl.cross(A1, A2)))
+    Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
+    W = dolfinx.fem.functionspace(mesh, ("DG", 0, (3,)))
+    guess = dolfinx.fem.Function(W)
+    guess.interpolate(outward)
+    s = dolfinx.fem.Function(Q, name="orientation")
+    # evaluated at the cell midpoint: a cell whose normal is orthogonal to the guess gets +1
+    sign = ufl.conditional(ufl.ge(ufl.dot(ufl.cross(A1, A2), guess), 0.0), 1.0, -1.0)
+    s.interpolate(dolfinx.fem.Expression(sign, Q.element.interpolation_points))
+    s.x.scatter_forward()
+    n_da = s * ufl.cross(a[:, 0], a[:, 1]) / area_ref
+    return SurfaceKinematics(I_s, J_s, I_s + J_s**-2, n_da,
+                             n_da / ufl.sqrt(ufl.dot(n_da, n_da)), a * ufl.inv(G) * a.T, s)
+
+
 class MembraneProblem:
     """Inflation of a balloon film (membrane) by a follower pressure, optionally confined.
 
@@ -426,21 +469,10 @@ class MembraneProblem:
         v = ufl.TestFunction(V)
         self.pressure = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))  # MPa
 
-        # --- kinematics ---
-        A = ufl.Jacobian(mesh)  # 3 x 2 reference tangents
-        a = A + ufl.grad(self.u) * A  # deformed tangents
-        G = A.T * A
-        g = a.T * a
-        self._I_s = ufl.tr(ufl.inv(G) * g)
-        self._J_s = ufl.sqrt(ufl.det(g) / ufl.det(G))
-        self._I1 = self._I_s + self._J_s**-2
-        a1, a2 = a[:, 0], a[:, 1]
-        A1, A2 = A[:, 0], A[:, 1]
-        area_ref = ufl.sqrt(ufl.dot(ufl.cross(A1, A2), ufl.cross(A1, A2)))
-        self._orientation = self._orientation_sign(A1, A2, outward)
-        n_da = self._orientation * ufl.cross(a1, a2) / area_ref  # deformed n da per dA
-        self._n = n_da / ufl.sqrt(ufl.dot(n_da, n_da))
-        self._b = a * ufl.inv(G) * a.T
+        kin = surface_kinematics(mesh, self.u, outward)
+        self._I_s, self._J_s, self._I1 = kin.I_s, kin.J_s, kin.I1
+        self._orientation, self._n, self._b = kin.orientation, kin.n, kin.b
+        n_da = kin.n_da
 
         md = {} if opts.quadrature_degree is None else {"quadrature_degree":
                                                          opts.quadrature_degree}
@@ -563,19 +595,6 @@ class MembraneProblem:
                    tagged.boundaries, film, **kwargs)
 
     # ----------------------------------------------------------------------------------------
-
-    def _orientation_sign(self, A1, A2, outward) -> dolfinx.fem.Function:
-        """Per-cell +-1 so that ``s A1 x A2`` points along the outward guess."""
-        Q = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
-        W = dolfinx.fem.functionspace(self.mesh, ("DG", 0, (3,)))
-        guess = dolfinx.fem.Function(W)
-        guess.interpolate(outward)
-        s = dolfinx.fem.Function(Q, name="orientation")
-        # evaluated at the cell midpoint: a cell whose normal is orthogonal to the guess gets +1
-        sign = ufl.conditional(ufl.ge(ufl.dot(ufl.cross(A1, A2), guess), 0.0), 1.0, -1.0)
-        s.interpolate(dolfinx.fem.Expression(sign, Q.element.interpolation_points))
-        s.x.scatter_forward()
-        return s
 
     def _min_radius_on(self, facet_tags, tags: Sequence[int]) -> float:
         """Smallest reference radius on the clamped boundaries (0 when none)."""
@@ -777,6 +796,12 @@ class MembraneProblem:
         loc = float(np.max(r / np.maximum(r0, 1e-300))) if len(r) else 0.0
         return self.comm.allreduce(loc, op=MPI.MAX)
 
+    def _mean_slab_radius(self) -> float:
+        u = self.u.x.array.reshape(-1, 3)[self._slab_dofs]
+        r = np.hypot(self._slab_X[:, 0] + u[:, 0], self._slab_X[:, 1] + u[:, 1])
+        total = self.comm.allreduce(float(r.sum()), op=MPI.SUM)
+        return total / self.comm.allreduce(len(r), op=MPI.SUM)
+
     def _solve_step(self) -> tuple[int, int, float]:
         snes = self.problem.solver
         try:
@@ -807,6 +832,7 @@ class MembraneProblem:
         }
         self._set_initial_guess()
         self._p_done = self.start_pressure_atm
+        self._radius_done = 0.0
         self._step = st.initial_step_atm
         self._attempts = 0
         self.pressure.value = self._p_done * ATM_MPA
@@ -824,6 +850,7 @@ class MembraneProblem:
         st = self.stepping
         t0 = time.perf_counter()
         target = float(target_atm)
+        self._attempts = 0  # max_steps bounds each call
         try:
             while self._p_done < target - 1e-12:
                 if self._attempts >= st.max_steps:
@@ -843,9 +870,14 @@ class MembraneProblem:
                 why = "snes_diverged"
                 if ok and self._max_area_stretch() > self.options.max_stretch:
                     ok, why = False, "stretch_limit"
+                radius = self._mean_slab_radius() if ok else math.nan
+                if ok and radius < self._radius_done * (1.0 - 1e-7):
+                    # more pressure, smaller balloon: Newton jumped off the loading branch
+                    # (past a limit point it can converge to an inverted, compressed film)
+                    ok, why = False, "left_loading_branch"
                 result.steps.append(MembraneStep(p_try, dp, ok, int(reason), int(its), fnorm))
                 if ok:
-                    self._p_done = p_try
+                    self._p_done, self._radius_done = p_try, radius
                     if its <= st.easy_iterations:
                         self._step = min(self._step * st.grow, st.max_step_atm)
                 else:
@@ -862,16 +894,16 @@ class MembraneProblem:
         finally:
             result.wall_time_s += time.perf_counter() - t0
 
-    def snapshot(self) -> tuple[npt.NDArray[np.float64], float, float]:
-        """The current state (displacement, pressure, step) for :meth:`restore`."""
-        return self.u.x.array.copy(), self._p_done, self._step
+    def snapshot(self) -> tuple:
+        """The current state (displacement, pressure, step, radius) for :meth:`restore`."""
+        return self.u.x.array.copy(), self._p_done, self._step, self._radius_done
 
-    def restore(self, state: tuple[npt.NDArray[np.float64], float, float]) -> None:
+    def restore(self, state: tuple) -> None:
         """Go back to a :meth:`snapshot`."""
-        u, p, step = state
+        u, p, step, radius = state
         self.u.x.array[:] = u
         self.u.x.scatter_forward()
-        self._p_done, self._step = p, step
+        self._p_done, self._step, self._radius_done = p, step, radius
         self.pressure.value = p * ATM_MPA
 
     def solve(self, pressures_atm: Sequence[float]) -> MembraneResult:
