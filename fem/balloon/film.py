@@ -42,6 +42,7 @@ Units: mm, N, MPa. Pressures given by people are in atm (``ATM_MPA``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -218,15 +219,11 @@ def closed_end_axial_stretch(hoop_stretch: float) -> float:
     """Axial stretch of a closed-end cylindrical membrane of an isotropic incompressible film.
 
     ``T_theta = 2 T_z`` with the same thickness and the same ``2 psi'`` in both directions gives
-    ``l^2 = 2 lz^2 - (l lz)^-2`` whatever the law; the root is unique and ``>= 1``.
+    ``l^2 = 2 lz^2 - (l lz)^-2`` whatever the law: a quadratic in ``lz^2`` whose positive root
+    is ``lz^2 = (l^2 + sqrt(l^4 + 8 l^-2)) / 4`` (1 at ``l = 1``).
     """
-    from scipy.optimize import brentq
-
     lt = hoop_stretch
-    if abs(lt - 1.0) < 1e-14:
-        return 1.0
-    return brentq(lambda lz: 2 * lz**2 - (lt * lz) ** -2 - lt**2, 1.0 - 1e-12, lt + 1.0,
-                  xtol=1e-14)
+    return math.sqrt(0.25 * (lt * lt + math.sqrt(lt**4 + 8.0 / (lt * lt))))
 
 
 def closed_end_cylinder_pressure(
@@ -306,6 +303,7 @@ def fit_film_to_compliance(
     The balloon body is taken as a closed-end cylindrical membrane (hoop ``T = p r``, axial
     ``T = p r / 2``). Two conditions fix the two unknowns: ``D(p_nom) = D_nom`` and the secant
     compliance ``(D(p_rbp) - D(p_nom)) / D_nom / (p_rbp - p_nom)`` equal to the stated one.
+    The fit is cached (the same rating is fitted once per process).
 
     Args:
         rating: labelled diameter, pressures and compliance.
@@ -322,6 +320,19 @@ def fit_film_to_compliance(
         ValueError: when the rating cannot be met by the law (e.g. a neo-Hookean film whose
             limit pressure falls below the rated burst pressure at that compliance).
     """
+    return _fit_film_cached(rating, float(thickness_mm), law, float(stiffening),
+                            float(hoop_strength_MPa), source)
+
+
+@functools.lru_cache(maxsize=64)
+def _fit_film_cached(
+    rating: BalloonRating,
+    thickness_mm: float,
+    law: str = "neo-hookean",
+    stiffening: float = 1.0,
+    hoop_strength_MPa: float = 240.0,
+    source: str = "",
+) -> tuple[FilmLaw, float]:
     from scipy.optimize import brentq
 
     if law not in ("neo-hookean", "demiray"):
@@ -459,6 +470,12 @@ def closed_end_cylinder_state(
         t_hoop, _ = cylinder_tensions(material, thickness_mm, lt, lz)
         return t_hoop / r + (k * overlap / (lt * lz) if overlap > 0.0 else 0.0)
 
+    if overlap == 0.0:  # free: T_theta = 2 T_z fixes lz whatever the law
+        lz = closed_end_axial_stretch(lt)
+        t_hoop, t_ax = cylinder_tensions(material, thickness_mm, lt, lz)
+        h = thickness_mm / (lt * lz)
+        return CylinderState(t_hoop / r, lt, lz, 0.0, t_hoop / h, t_ax / h)
+
     def axial_residual(lz: float) -> float:
         _, t_ax = cylinder_tensions(material, thickness_mm, lt, lz)
         return t_ax - 0.5 * pressure(lz) * r
@@ -517,8 +534,16 @@ def closed_end_cylinder_state_at_pressure(
         p_prev, l_prev = st.pressure_MPa, float(lt)
     if not rigid:
         return None
-    # rigid wall reached: hoop stretch fixed, the wall takes the rest of the hoop load
-    lt = l_wall
+    return _on_rigid_wall(material, thickness_mm, radius_mm, l_wall, pressure_MPa)
+
+
+def _on_rigid_wall(material: FilmLaw, thickness_mm: float, radius_mm: float, hoop_stretch: float,
+                   pressure_MPa: float) -> CylinderState:
+    """The film held by a rigid wall at ``hoop_stretch``: ``T_z = p r / 2`` sets the axial
+    stretch, the wall takes what the hoop tension does not."""
+    from scipy.optimize import brentq
+
+    lt = hoop_stretch
     r = lt * radius_mm
     target = 0.5 * pressure_MPa * r
     lz = brentq(lambda z: cylinder_tensions(material, thickness_mm, lt, z)[1] - target,
@@ -532,53 +557,84 @@ def closed_end_burst(
     material: FilmLaw, thickness_mm: float, radius_mm: float,
     strength_MPa: float | None = None, wall_radius_mm: float | None = None,
     wall_stiffness_MPa_per_mm: float = math.inf, max_pressure_MPa: float = 20.0,
+    max_stretch: float = 10.0,
 ) -> CylinderBurst:
     """Burst of a closed-end cylindrical membrane, free or supported (module docstring).
+
+    The loading branch is followed in the hoop stretch (the pressure is explicit there), and
+    against a rigid wall, once the film touches it, in the pressure.
 
     Args:
         material: film law; its ``hoop_strength_MPa`` unless ``strength_MPa`` is given.
         thickness_mm, radius_mm: reference thickness ``H`` and radius ``R``.
         strength_MPa: film tensile strength (largest principal Cauchy stress at failure).
         wall_radius_mm, wall_stiffness_MPa_per_mm: the channel wall (None: free).
-        max_pressure_MPa: search limit.
+        max_pressure_MPa, max_stretch: search limits.
 
     Returns:
         :class:`CylinderBurst`; raises ValueError when neither the strength nor a limit point
-        is reached below ``max_pressure_MPa``.
+        is reached within the limits, or a rigid wall is narrower than the film at rest.
     """
-    from scipy.optimize import brentq
+    from scipy.optimize import brentq, minimize_scalar
 
     strength = material.hoop_strength_MPa if strength_MPa is None else strength_MPa
     _check("closed_end_burst", "strength_MPa", strength, 1e-6, 1e5, "MPa")
+    rigid = wall_radius_mm is not None and not math.isfinite(wall_stiffness_MPa_per_mm)
+    l_wall = wall_radius_mm / radius_mm if wall_radius_mm is not None else math.inf
+    if rigid and l_wall < 1.0:
+        raise ValueError(f"wall_radius_mm = {wall_radius_mm} is below the film's rest radius "
+                         f"{radius_mm} mm: a rigid wall cannot be pre-loaded")
 
-    def at(p: float) -> CylinderState | None:
-        return closed_end_cylinder_state_at_pressure(
-            material, thickness_mm, radius_mm, p, wall_radius_mm, wall_stiffness_MPa_per_mm)
+    def state(lt: float) -> CylinderState | None:  # below a rigid wall the film is free
+        return closed_end_cylinder_state(material, thickness_mm, radius_mm, lt,
+                                         None if rigid else wall_radius_mm,
+                                         wall_stiffness_MPa_per_mm)
 
-    first = closed_end_cylinder_state(material, thickness_mm, radius_mm, 1.0, wall_radius_mm,
-                                      wall_stiffness_MPa_per_mm)
-    p0 = first.pressure_MPa if first is not None and first.contact_pressure_MPa > 0 else 0.0
-    if p0 >= max_pressure_MPa:
-        raise ValueError(f"the wall's pre-load {p0:.4g} MPa (film at rest inside a wall of rest "
-                         f"radius {wall_radius_mm} mm) is above max_pressure_MPa")
-    grid = p0 + np.geomspace(1e-4, 1.0, 200) * (max_pressure_MPa - p0)
-    p_prev = p0
-    for p in grid:
-        st = at(float(p))
-        if st is None:  # past the limit point: bisect for it
-            lo, hi = p_prev, float(p)
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if at(mid) is not None else (lo, mid)
-            st_lim = at(lo)
-            return CylinderBurst(lo, "limit_point", st_lim, lo)
+    def excess(lt: float) -> float:
+        return state(lt).max_principal_stress_MPa - strength
+
+    top = min(max_stretch, l_wall) if rigid else max_stretch
+    grid = 1.0 + np.expm1(np.linspace(0.0, math.log(top), 300))
+    p_prev, l_prev = -math.inf, 1.0
+    for lt in grid:
+        st = state(float(lt))
+        if st is None or st.pressure_MPa < p_prev:  # the pressure peaked: limit point
+            lo = float(grid[max(int(np.searchsorted(grid, l_prev)) - 1, 0)])
+            res = minimize_scalar(lambda x: -state(x).pressure_MPa, bounds=(lo, l_prev),
+                                  method="bounded", options={"xatol": 1e-12})
+            st_lim = state(float(res.x))
+            if st_lim.max_principal_stress_MPa >= strength:  # strength first, past l_prev
+                root = brentq(excess, l_prev, float(res.x), xtol=1e-14)
+                return CylinderBurst(state(root).pressure_MPa, "strength", state(root),
+                                     st_lim.pressure_MPa)
+            return CylinderBurst(st_lim.pressure_MPa, "limit_point", st_lim,
+                                 st_lim.pressure_MPa)
+        if st.pressure_MPa > max_pressure_MPa:
+            raise ValueError(f"neither the strength {strength} MPa nor a limit point is "
+                             f"reached below {max_pressure_MPa} MPa")
         if st.max_principal_stress_MPa >= strength:
-            root = brentq(lambda x: at(x).max_principal_stress_MPa - strength,
-                          p_prev, float(p), xtol=1e-12)
-            return CylinderBurst(root, "strength", at(root), math.inf)
-        p_prev = float(p)
-    raise ValueError(f"neither the strength {strength} MPa nor a limit point is reached below "
-                     f"{max_pressure_MPa} MPa")
+            root = brentq(excess, l_prev, float(lt), xtol=1e-14) if lt > 1.0 else 1.0
+            return CylinderBurst(state(root).pressure_MPa, "strength", state(root), math.inf)
+        p_prev, l_prev = st.pressure_MPa, float(lt)
+    if not rigid:
+        raise ValueError(f"neither the strength {strength} MPa nor a limit point is reached "
+                         f"below the hoop stretch {max_stretch}")
+
+    # on the rigid wall: hoop stretch fixed, the pressure is the parameter
+    def on_wall(p: float) -> CylinderState:
+        return _on_rigid_wall(material, thickness_mm, radius_mm, l_wall, p)
+
+    p_touch = p_prev
+    grid_p = p_touch + np.geomspace(1e-6, 1.0, 200) * (max_pressure_MPa - p_touch)
+    p_lo = p_touch
+    for p in grid_p:
+        if on_wall(float(p)).max_principal_stress_MPa >= strength:
+            root = brentq(lambda x: on_wall(x).max_principal_stress_MPa - strength, p_lo,
+                          float(p), xtol=1e-13)
+            return CylinderBurst(root, "strength", on_wall(root), math.inf)
+        p_lo = float(p)
+    raise ValueError(f"the strength {strength} MPa is not reached below {max_pressure_MPa} MPa "
+                     "on the rigid wall")
 
 
 def strength_quantile(mean_MPa: float, cov: float, probability: float) -> float:
