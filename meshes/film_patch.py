@@ -1,4 +1,8 @@
-"""A quarter disc of balloon film around the needle's crossing point: flat or on a cylinder.
+"""Film meshes of the balloon failure models: a quarter disc of film around the needle's
+crossing point (flat or on a cylinder), and the whole balloon with uniform sizes.
+
+Film patch
+----------
 
 The patch is meshed flat in the developed coordinates ``(s, z)`` (``s`` along the hoop, ``z``
 along the balloon axis), ``0 <= s, z`` and ``s^2 + z^2 <= radius_mm^2``, in the plane
@@ -14,6 +18,15 @@ Tags: region ``film`` (1); boundaries ``sym_s`` (``s = 0``: the plane ``y = 0``)
 
 Like :mod:`meshes.disc`, the Gmsh calls are in :func:`build_film_patch` (rank 0) and
 :func:`load_film_patch` distributes the mesh (no cache: it takes well under a second).
+
+Balloon with uniform sizes
+--------------------------
+:func:`load_balloon_surface`: the balloon of :func:`meshes.build.build_balloon` (body, cones,
+necks; the same region and boundary names) meshed with one element size everywhere, without
+the curvature refinement that the study's balloon mesh has (48 elements per circle puts 8.8 k
+cells on a 5 mm balloon at size 1 mm, mostly at the 1 mm necks): the burst search ramps the
+film to 20-40 atm many times, and curved P2 triangles of 1 mm already give the balloon's
+diameter to 1e-4 (``tests/test_membrane.py``).
 """
 
 from __future__ import annotations
@@ -147,3 +160,65 @@ def load_film_patch(spec: FilmPatchSpec, comm) -> FilmPatchMesh:
     msh.topology.create_connectivity(1, 2)
     return FilmPatchMesh(msh, data.cell_tags, data.facet_tags, dict(FILM_PATCH_REGIONS),
                          dict(FILM_PATCH_BOUNDARY_TAGS), spec)
+
+
+def load_balloon_surface(comm, diameter_mm: float, body_length_mm: float, cone_length_mm: float,
+                         neck_diameter_mm: float, size_mm: float, order: int = 2) -> FilmPatchMesh:
+    """The balloon surface about z with a uniform element size (module docstring).
+
+    Regions ``film_body``, ``film_cone_proximal``, ``film_cone_distal``; boundaries
+    ``neck_proximal``, ``neck_distal``.
+    """
+    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
+
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+
+    check_range("balloon_surface", "size_mm", size_mm, 0.01, 5.0, unit="mm")
+    check_range("balloon_surface", "neck_diameter_mm", neck_diameter_mm, 0.05, diameter_mm,
+                hi_open=True, unit="mm (below diameter_mm)")
+    started = False
+    regions = {"film_body": 1, "film_cone_proximal": 2, "film_cone_distal": 3}
+    boundaries = {"neck_proximal": 11, "neck_distal": 12}
+    try:
+        if comm.rank == 0:
+            if not gmsh.isInitialized():
+                gmsh.initialize(interruptible=False)
+                started = True
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("balloon_surface")
+            occ = gmsh.model.occ
+            r, rn = 0.5 * diameter_mm, 0.5 * neck_diameter_mm
+            zb, zc = 0.5 * body_length_mm, 0.5 * body_length_mm + cone_length_mm
+            pts = [occ.addPoint(rn, 0, -zc), occ.addPoint(r, 0, -zb), occ.addPoint(r, 0, zb),
+                   occ.addPoint(rn, 0, zc)]
+            lines = [occ.addLine(pts[i], pts[i + 1]) for i in range(3)]
+            occ.revolve([(1, ln) for ln in lines], 0, 0, 0, 0, 0, 1, 2 * math.pi)
+            occ.removeAllDuplicates()
+            occ.synchronize()
+            groups: dict[str, list[int]] = {k: [] for k in regions}
+            for _, srf in gmsh.model.getEntities(2):
+                z = occ.getCenterOfMass(2, srf)[2]
+                groups["film_body" if abs(z) < zb else
+                       "film_cone_proximal" if z < 0 else "film_cone_distal"].append(srf)
+            necks: dict[str, list[int]] = {k: [] for k in boundaries}
+            for _, cv in gmsh.model.getEntities(1):
+                zmin, zmax = gmsh.model.getBoundingBox(1, cv)[2::3]
+                if abs(zmax - zmin) < 1e-5 and abs(abs(zmin) - zc) < 1e-5:
+                    necks["neck_proximal" if zmin < 0 else "neck_distal"].append(cv)
+            for key, tags in groups.items():
+                gmsh.model.addPhysicalGroup(2, tags, regions[key], name=key)
+            for key, tags in necks.items():
+                gmsh.model.addPhysicalGroup(1, tags, boundaries[key], name=key)
+            gmsh.option.setNumber("Mesh.MeshSizeMax", size_mm)
+            gmsh.option.setNumber("Mesh.MeshSizeMin", 0.2 * size_mm)
+            gmsh.model.mesh.generate(2)
+            if order == 2:
+                gmsh.model.mesh.setOrder(2)
+        data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3)
+    finally:
+        if started:
+            gmsh.finalize()
+        elif comm.rank == 0 and gmsh.isInitialized():
+            gmsh.model.remove()
+    return FilmPatchMesh(data.mesh, data.cell_tags, data.facet_tags, regions, boundaries, None)

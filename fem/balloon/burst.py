@@ -267,7 +267,7 @@ class BalloonBurstCase:
 
 
 def solve_balloon_burst(case: BalloonBurstCase, comm: MPI.Comm = MPI.COMM_WORLD, *,
-                        search: BurstSearch | None = None, cache_dir=None) -> dict:
+                        search: BurstSearch | None = None) -> dict:
     """Burst of ``case``'s balloon free and in its channel, beside the closed forms.
 
     Returns:
@@ -278,19 +278,13 @@ def solve_balloon_burst(case: BalloonBurstCase, comm: MPI.Comm = MPI.COMM_WORLD,
         ``rbp_consistent`` (free p999 >= RBP), ``closed_form_free_atm`` and
         ``closed_form_supported_atm`` (the body as a closed-end cylinder) and the inputs.
     """
-    from meshes.io import load_balloon_mesh
-    from meshes.spec import BalloonModelSpec, BalloonSpec
+    from meshes.film_patch import load_balloon_surface
 
     material, d_ref = fit_film_to_compliance(case.rating, case.film_thickness_mm, law=case.law,
                                              hoop_strength_MPa=case.film_strength_MPa)
     film = BalloonFilm(material, case.film_thickness_mm)
-    spec = BalloonModelSpec(
-        balloon=BalloonSpec(diameter_mm=d_ref, body_length_mm=case.body_length_mm,
-                            cone_length_mm=case.cone_length_mm,
-                            neck_diameter_mm=case.neck_diameter_mm,
-                            film_thickness_mm=case.film_thickness_mm),
-        size_mm=case.mesh_size_mm, order=2)
-    tagged = load_balloon_mesh(spec, comm, cache_dir=cache_dir)
+    tagged = load_balloon_surface(comm, d_ref, case.body_length_mm, case.cone_length_mm,
+                                  case.neck_diameter_mm, case.mesh_size_mm, order=2)
     rigid = case.wall_stiffness_MPa_per_mm == math.inf
     wall = ChannelContact(case.channel_radius_mm,
                           1.0e3 if rigid else case.wall_stiffness_MPa_per_mm,
