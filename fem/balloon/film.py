@@ -600,7 +600,8 @@ def closed_end_burst(
         st = state(float(lt))
         if st is None or st.pressure_MPa < p_prev:  # the pressure peaked: limit point
             lo = float(grid[max(int(np.searchsorted(grid, l_prev)) - 1, 0)])
-            res = minimize_scalar(lambda x: -state(x).pressure_MPa, bounds=(lo, l_prev),
+            hi = float(lt) if st is not None else l_prev
+            res = minimize_scalar(lambda x: -state(x).pressure_MPa, bounds=(lo, hi),
                                   method="bounded", options={"xatol": 1e-12})
             st_lim = state(float(res.x))
             if st_lim.max_principal_stress_MPa >= strength:  # strength first, past l_prev
