@@ -142,6 +142,7 @@ __all__ = [
     "folias_factor",
     "membrane_indentation_force_N",
     "post_rupture_state",
+    "supported_film_indentation",
     "supported_film_puncture",
 ]
 
