@@ -369,7 +369,7 @@ class _FilmNeedleProblem:
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             residual, self.u, bcs=bcs, petsc_options_prefix=f"nre_film_needle_{_COUNTER[0]}_",
             petsc_options={
-                "snes_type": "newtonls", "snes_linesearch_type": "bt", "snes_rtol": 1e-9,
+                "snes_type": "newtonls", "snes_linesearch_type": "l2", "snes_rtol": 1e-9,
                 "snes_atol": 1e-10, "snes_stol": 0.0, "snes_max_it": 40,
                 "ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps",
                 "ksp_error_if_not_converged": False})
