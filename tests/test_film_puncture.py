@@ -135,6 +135,41 @@ def test_flat_free_film_matches_small_deflection_closed_form(comm, verification)
     assert res.puncture_force_N == pytest.approx(f_cf, rel=0.05)
     assert res.puncture_depth_mm == pytest.approx(d_cf, rel=0.05)
     assert abs(res.energy_balance_error) < 0.01
+    if comm.size > 1:  # the same film on one rank
+        alone = solve_film_puncture(case, MPI.COMM_SELF)
+        verification.record(solver="fem.balloon.film_puncture", name="flat film F*: ranks vs one",
+                            reference="same problem on COMM_SELF", expected=alone.puncture_force_N,
+                            computed=res.puncture_force_N,
+                            error=res.puncture_force_N / alone.puncture_force_N - 1.0,
+                            tolerance=1e-6)
+        assert res.puncture_force_N == pytest.approx(alone.puncture_force_N, rel=1e-6)
+
+
+@pytest.mark.mpi
+def test_flat_film_past_small_deflection_follows_the_nonlinear_membrane(comm, verification):
+    """K_c 2 MPa*sqrt(m) on the T = 1 N/mm film: stretch ratio 0.91, outside the closed form's
+    range. The FE F* is 13 % above the small-deflection law and within 5 % of the
+    Foeppl-Hencky membrane (nu = 0.5, solved by collocation: 1.018 N; FE measured 0.993 N)."""
+    import numpy as np
+    from scipy.integrate import cumulative_trapezoid
+
+    from tests.test_rupture_feasibility import _fvk_force_curve
+
+    T = 1.0
+    case = _flat_case(FilmState(0.0, T, T), 2.0)
+    res = solve_film_puncture(case, comm)
+    f_cf, _, w_cf = film_puncture(T, case.fracture_energy_N_per_mm, 0.025, 1.27, A18, 2.5)
+    forces = np.linspace(0.0, 1.5, 31)
+    depths = _fvk_force_curve(T, 1500.0, 0.025, A18, 2.5, forces, nu=0.5)
+    f_fvk = float(np.interp(w_cf, cumulative_trapezoid(forces, depths, initial=0.0), forces))
+    verification.record(solver="fem.balloon.film_puncture",
+                        name="flat film, stretch ratio 0.9: F* vs Foeppl-Hencky membrane",
+                        reference="Foeppl-Hencky pre-tensioned membrane (collocation)",
+                        expected=f_fvk, computed=res.puncture_force_N,
+                        error=res.puncture_force_N / f_fvk - 1.0, tolerance=0.05)
+    assert res.status == "punctured"
+    assert res.puncture_force_N == pytest.approx(f_fvk, rel=0.05)
+    assert res.puncture_force_N > 1.1 * f_cf
 
 
 @pytest.mark.mpi
@@ -161,9 +196,9 @@ def test_flat_film_on_the_wall_matches_liftoff_closed_form(comm, verification):
 @pytest.mark.mpi
 def test_balloon_film_punctured_by_the_lancet(comm, verification):
     """The default case's film (6 atm, 5.0 mm balloon in its 4.0 mm channel, on the wall) and
-    the same film free, 18 G lancet (30 deg cone, 50 um tip) on the balloon's cylinder: both
-    punctured, the needle's work balances the potential, the film leaves the wall around the
-    needle."""
+    the same film free, 18 G lancet (30 deg cone, 50 um tip) on the balloon's cylinder, energy
+    criterion as in the study: both punctured, the needle's work balances the potential, the
+    film leaves the wall around the needle (measured here: 1.68 N on the wall, 1.65 N free)."""
     site = film_site_in_channel(6.0)
     p = 6 * ATM_MPA
     lancet = Needle.from_gauge(18, tip="lancet", tip_angle_deg=30.0, tip_radius_mm=0.05)
@@ -172,18 +207,21 @@ def test_balloon_film_punctured_by_the_lancet(comm, verification):
                                                       site.contact_pressure_MPa)),
                            ("free", FilmState.free_balloon(p, site.free_radius_mm))):
         case = FilmPunctureCase(state, lancet, fine_size_mm=0.04, fine_radius_mm=0.8,
-                                coarse_size_mm=0.3, step_mm=0.02, max_depth_mm=2.0,
-                                strength_MPa=240.0)
-        out[support] = solve_film_puncture(case, comm)
-        assert out[support].status == "punctured", out[support].failure
-        assert abs(out[support].energy_balance_error) < 0.02
-    assert out["wall"].liftoff_radius_mm > 0.5 * A18
-    for support, res in out.items():
+                                coarse_size_mm=0.3, step_mm=0.02, max_depth_mm=2.0)
+        res = out[support] = solve_film_puncture(case, comm)
+        assert res.status == "punctured" and res.criterion == "energy", res.failure
+        assert res.puncture_work_Nmm == pytest.approx(case.threshold_Nmm, rel=1e-9)
         verification.record(solver="fem.balloon.film_puncture",
                             name=f"6 atm film {support}, 18 G lancet: W = dPi at puncture",
                             reference="energy balance (hyperelastic, frictionless)",
                             expected=0.0, computed=res.energy_balance_error,
                             error=res.energy_balance_error, error_kind="relative",
-                            tolerance=0.02)
+                            tolerance=0.01)
+        assert abs(res.energy_balance_error) < 0.01
+        # the force grows with the depth up to the puncture
+        forces = [row[1] for row in res.curve]
+        assert all(b >= a - 1e-9 for a, b in zip(forces[:-1], forces[1:], strict=True))
+    assert out["wall"].liftoff_radius_mm > A18
+    assert math.isnan(out["free"].liftoff_radius_mm)
     total = MPI.COMM_WORLD.allreduce(out["wall"].puncture_force_N, op=MPI.MAX)
     assert total == out["wall"].puncture_force_N  # every rank has the same answer
