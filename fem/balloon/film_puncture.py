@@ -291,7 +291,7 @@ class _FilmNeedleProblem:
         # penalty from the film's membrane stiffness and the finest element
         h = case.fine_size_mm
         self.k_contact = case.penalty_factor * case.film_modulus_MPa * H / h**2
-        delta = 1e-3 * h
+        delta = self._delta = 1e-3 * h
 
         def ramp(g):  # C1 penalty ramp of an overlap g (force, energy)
             f = ufl.conditional(ufl.le(g, 0.0), 0.0, ufl.conditional(
@@ -381,6 +381,19 @@ class _FilmNeedleProblem:
             return np.vstack([0 * xx[0], (lt - 1.0) * xx[1], (lz - 1.0) * xx[2]])
         return np.vstack([(lt - 1.0) * xx[0], (lt - 1.0) * xx[1], (lz - 1.0) * xx[2]])
 
+    def _guess(self, xx: np.ndarray) -> np.ndarray:
+        """Newton's start for the balloon state: the homogeneous state, pressed into the wall
+        by the smoothing length (the penalty's tangent vanishes at first contact)."""
+        u = self._homogeneous(xx)
+        if self.case.state.support == "wall":
+            if self.flat:
+                u[0] += self._delta
+            else:
+                r = np.hypot(xx[0], xx[1])
+                u[0] += self._delta * xx[0] / r
+                u[1] += self._delta * xx[1] / r
+        return u
+
     def solve(self) -> tuple[int, int]:
         snes = self.problem.solver
         try:
@@ -418,7 +431,7 @@ def solve_film_puncture(case: FilmPunctureCase, comm: MPI.Comm = MPI.COMM_WORLD
                              reference_hoop_stretch=prob.l_hoop,
                              reference_axial_stretch=prob.l_axial)
     # the balloon state: the homogeneous guess is the equilibrium (up to discretisation)
-    prob.u.interpolate(prob._homogeneous)
+    prob.u.interpolate(prob._guess)
     reason, its = prob.solve()
     out.newton_iterations += its
     if reason <= 0:
