@@ -11,7 +11,10 @@ that stops before the strength is reached (Newton fails at the smallest step, or
 runs away) ends at the pressure's limit point, which is a burst too (the film runs away):
 mode ``"ramp_stopped"``, with the solver's record, because a solver failure and a limit point
 are not told apart here; the closed forms say which to expect
-(:func:`fem.balloon.film.closed_end_burst`).
+(:func:`fem.balloon.film.closed_end_burst`). A ramp that stops while the film's largest
+stress is still below half its strength is recorded as ``"failed"`` (no burst pressure): seen
+with a soft channel much narrower than the film (oversizing 1.5), where the pre-loaded wall
+pushes the shoulders of the stress-free film inwards.
 
 Where the wall supports the film and where it does not
 ------------------------------------------------------
@@ -66,6 +69,10 @@ from fem.balloon.membrane import (
 
 __all__ = ["BalloonBurstCase", "BurstResult", "BurstSearch", "find_burst", "solve_balloon_burst"]
 
+#: A ramp that stops with the film's largest stress below this fraction of the strength is a
+#: solver failure (mode ``"failed"``), not the limit point of a film near its burst.
+_LIMIT_POINT_STRESS = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class BurstSearch:
@@ -94,6 +101,7 @@ class BurstResult:
 
     Attributes:
         mode: ``"strength"``, ``"ramp_stopped"`` (limit point or solver failure: ``failure``),
+            ``"failed"`` (the ramp stopped far below the strength: ``failure``),
             ``"not_reached"`` (``max_pressure_atm`` reached below the strength).
         burst_pressure_atm: where the strength was reached (bracket ends interpolated
             linearly), or the last converged pressure of a stopped ramp; NaN when not reached.
@@ -152,9 +160,11 @@ def find_burst(problem: MembraneProblem, strength_MPa: float,
             break
         lo_snapshot = problem.snapshot()
         if not problem.advance(target, record):
-            out.mode, out.failure = "ramp_stopped", record.failure
-            out.burst_pressure_atm = problem.pressure_atm
-            out.state = problem.measure()
+            out.failure, out.state = record.failure, problem.measure()
+            if out.state.max_principal_stress_MPa >= _LIMIT_POINT_STRESS * strength_MPa:
+                out.mode, out.burst_pressure_atm = "ramp_stopped", problem.pressure_atm
+            else:  # far below the strength: a solver failure, not a burst
+                out.mode = "failed"
             break
         state = problem.measure()
         sigma = state.max_principal_stress_MPa
