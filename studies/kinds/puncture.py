@@ -524,9 +524,12 @@ def _cost(params: dict) -> float:
     # The FE film event and the FE burst: see the README ("Balloon film: burst and needle").
     level = int(params.get("mesh", {}).get("level", 1))
     events = len(params.get("puncture", {}).get("events", ["outer_wall", "flap"]))
+    # FE film: 20-70 core-s serially at 6-10 atm, up to ~300 at 2 atm on the wall (README);
+    # its tip zone is halved per level above 1. FE burst: ~25-110 core-s.
     rup = params.get("rupture", {})
-    film = 30.0 * 3.0 ** (level - 1) if rup.get("film_puncture_model", "fe") == "fe" else 0.0
-    burst = 120.0 if rup.get("burst_model", "closed_form") == "fe" else 0.0
+    film = (60.0 * 4.0 ** max(level - 1, 0)
+            if rup.get("film_puncture_model", "fe") == "fe" else 0.0)
+    burst = 90.0 if rup.get("burst_model", "closed_form") == "fe" else 0.0
     return 40.0 * events * 3.0 ** (level - 1) + film + burst
 
 
