@@ -417,7 +417,7 @@ def test_per_region_films_and_report(comm, fitted_film):
     confined = MembraneProblem.from_tagged(
         m, film, options=opts, contact=ChannelContact(2.45, 1e4, kind="rigid")).solve([6.0])
     report = balloon_film_report(single, RATING, film, confined)
-    with pytest.raises(ValueError, match="inside the wall"):
+    with pytest.raises(ValueError, match="inside a rigid wall"):
         MembraneProblem.from_tagged(m, film, options=opts, contact=ChannelContact(2.0))
     text = json.dumps(report)
     assert "rating_check" in report and "contact_pressure_MPa" in report["confined"]

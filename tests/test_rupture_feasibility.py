@@ -26,6 +26,7 @@ from fem.closed_form.rupture import (
     FilmRupture,
     balloon_rupture,
     film_puncture,
+    film_site_in_channel,
     folias_factor,
 )
 from meshes.spec import BalloonSpec
@@ -301,7 +302,12 @@ def _event(status: str, force: float) -> dict:
             "failure": None if status == "punctured" else {"reason": "newton"}}
 
 
+#: the canned FE film event (tests/test_film_puncture.py solves the real one)
+FILM_FE_FORCE_N = 2.0
+
+
 def _run_kind(monkeypatch, tmp, flap: dict, **base) -> dict:
+    import fem.balloon.film_puncture
     import fem.needle.puncture
     from studies.kinds import load_kind_modules
     from studies.kinds.puncture import run_puncture
@@ -310,6 +316,10 @@ def _run_kind(monkeypatch, tmp, flap: dict, **base) -> dict:
     load_kind_modules()
     record = {"events": {"outer_wall": _event("punctured", 0.5), "flap": flap}}
     monkeypatch.setattr(fem.needle.puncture, "solve_puncture", lambda case, comm, outdir: record)
+    film = fem.balloon.film_puncture.FilmPunctureResult(
+        "punctured", "energy", puncture_force_N=FILM_FE_FORCE_N, puncture_depth_mm=0.4)
+    monkeypatch.setattr(fem.balloon.film_puncture, "solve_film_puncture",
+                        lambda case, comm: film)
     issues: list = []
     params = SCHEMA.resolve(base, "base", issues)
     assert not issues, issues
@@ -320,12 +330,21 @@ def _run_kind(monkeypatch, tmp, flap: dict, **base) -> dict:
 def test_kind_columns_from_canned_solve(monkeypatch, shared_tmp):
     # flap failed: rupture columns are there, feasibility unknown
     out = _run_kind(monkeypatch, shared_tmp, _event("failed", math.nan))
-    ref = balloon_rupture(6.0, A18)
-    assert out["balloon_rupture_mode"] == "tear"
+    ref = balloon_rupture(6.0, A18, site=film_site_in_channel(6.0))
+    # the 5.0 mm balloon in its 4.0 mm channel: the needle meets the film on the wall, where
+    # it stays a pinhole (M = 1); a free film would tear
+    assert out["balloon_rupture_mode"] == "pinhole" and out["balloon_rupture_support"] == "wall"
+    assert out["balloon_rupture_mode_free"] == "tear"
+    assert out["balloon_pressure_after_rupture_atm"] == 6.0 and not out["balloon_deflated"]
     assert out["balloon_pinhole_limit_atm"] == pytest.approx(ref["pinhole_limit_pressure_atm"])
-    assert out["balloon_puncture_force_N"] == pytest.approx(ref["film_puncture_force_N"])
+    # the FE film's force; the closed form is outside its range here and only reported
+    assert out["balloon_puncture_force_N"] == FILM_FE_FORCE_N
+    assert out["balloon_puncture_force_closed_form_N"] == pytest.approx(
+        ref["film_puncture_force_N"])
+    assert out["balloon_film_closed_form_valid"] is False
+    assert out["balloon_burst_atm"] > out["balloon_rated_burst_atm"]
     assert out["needle_euler_load_N"] == pytest.approx(NeedleColumn.from_gauge(18).euler_load_N)
-    assert out["needle_required_N"] == pytest.approx(ref["film_puncture_force_N"])
+    assert out["needle_required_N"] == pytest.approx(FILM_FE_FORCE_N)
     assert out["needle_limiting_event"] == "balloon_film"
     assert out["feasible_needle"] is None and out["feasible_needle_18G"] is None
     assert out["feasible_reentry_device"] is None and out["flap_punctured_by"] is None
@@ -356,6 +375,24 @@ def test_kind_columns_from_canned_solve(monkeypatch, shared_tmp):
     with pytest.raises(ValueError, match="support_radius_mm"):
         _run_kind(monkeypatch, shared_tmp, _event("punctured", 3.0),
                   rupture={"support_radius_mm": 0.3})
+    # a tear (free film: the needle meets it where the wall does not hold it) deflates
+    out = _run_kind(monkeypatch, shared_tmp, _event("punctured", 3.0),
+                    rupture={"film_support": "free"})
+    assert out["balloon_rupture_mode"] == "tear" and out["balloon_deflated"]
+    assert out["balloon_pressure_after_rupture_atm"] == 0.0
+    assert out["flap_prestress_after_rupture"] == "residual"
+    # closed-form film force: reported only inside its range (a tough film at 2 atm is not)
+    out = _run_kind(monkeypatch, shared_tmp, _event("punctured", 3.0),
+                    balloon={"pressure_atm": 2.0},
+                    rupture={"film_puncture_model": "closed_form"})
+    assert out["balloon_film_closed_form_valid"] is False
+    assert out["balloon_puncture_force_N"] is None
+    assert out["balloon_film_stretch_ratio"] > 10.0
+    out = _run_kind(monkeypatch, shared_tmp, _event("punctured", 3.0),
+                    rupture={"film_puncture_model": "closed_form",
+                             "film_toughness_MPa_sqrt_m": 0.5})
+    assert out["balloon_film_closed_form_valid"] is True
+    assert out["balloon_puncture_force_N"] == out["balloon_puncture_force_closed_form_N"]
 
 
 def test_cli_summary_lines(monkeypatch, shared_tmp):
@@ -365,7 +402,7 @@ def test_cli_summary_lines(monkeypatch, shared_tmp):
     out = _run_kind(monkeypatch, shared_tmp, _event("failed", math.nan))
     lines = puncture_summary(out, SCHEMA.resolve({}, "base", []))
     text = "\n".join(lines)
-    assert "balloon film: tear" in text and "pinhole up to 3.03 atm" in text
+    assert "balloon film: pinhole" in text and "pinhole up to 2.77 atm" in text
     assert "18 G needle: Euler load 40.2 N" in text
     assert "feasible: unknown (no F* for flap)" in text
     assert "re-entry device (1.5 N) through the flap: unknown (no F* for flap)" in text

@@ -2,11 +2,13 @@
 hands to the needle.
 
 Modules: :mod:`fem.balloon.film` (film laws, catheter rating, closed forms of a cylindrical
-membrane; no DOLFINx), :mod:`fem.balloon.membrane` (the finite-strain FE membrane),
+membrane and its burst; no DOLFINx), :mod:`fem.balloon.membrane` (the finite-strain FE membrane),
 :mod:`fem.balloon.inputs` (the balloon case, wall materials and strengths; no DOLFINx),
 :mod:`fem.balloon.confined` (the film held by the channel: contact pressure and its inverse;
 no DOLFINx), :mod:`fem.balloon.equilibrium` (balloon pressure continuation of wall and film),
 :mod:`fem.balloon.wall_failure` (damage and rupture levels per layer, non-local stress),
+:mod:`fem.balloon.burst` (the balloon's burst, free and in its channel),
+:mod:`fem.balloon.film_puncture` (the needle against the film),
 :mod:`fem.balloon.problem` (wall + film equilibrium on the section or the 3-D segment),
 :mod:`fem.balloon.prestress` (the wall's state on the needle path).
 """
@@ -18,9 +20,16 @@ _EXPORTS = {
                      "FilmLaw", "cylinder_tensions", "cylinder_pressure_axially_fixed",
                      "closed_end_axial_stretch", "closed_end_cylinder_pressure",
                      "closed_end_cylinder_stretches", "closed_end_confined_contact_pressure",
-                     "fit_film_to_compliance"), "film"),
+                     "fit_film_to_compliance", "CylinderState", "CylinderBurst",
+                     "closed_end_cylinder_state", "closed_end_cylinder_state_at_pressure",
+                     "closed_end_burst", "strength_quantile", "tolerance_factor",
+                     "RBP_SURVIVAL", "RBP_CONFIDENCE"), "film"),
+    **dict.fromkeys(("BalloonBurstCase", "BurstResult", "BurstSearch", "find_burst",
+                     "solve_balloon_burst"), "burst"),
+    **dict.fromkeys(("FilmPunctureCase", "FilmPunctureResult", "FilmState",
+                     "solve_film_puncture"), "film_puncture"),
     **dict.fromkeys(("ChannelContact", "LoadStepping", "MembraneOptions", "MembraneResult",
-                     "MembraneProblem", "RatingCheck", "check_rating",
+                     "MembraneProblem", "RatingCheck", "check_rating", "surface_kinematics",
                      "calibrate_reference_diameter", "balloon_film_report"), "membrane"),
     **dict.fromkeys(("BalloonCase", "WallMaterials", "GEOMETRIES"), "inputs"),
     **dict.fromkeys(("BalloonProblem", "BalloonResult", "layer_hoop_direction",

@@ -44,7 +44,21 @@ this). No regularising stiffness is added.
 A confining channel (:class:`ChannelContact`) is a cylinder of radius ``R_w`` about the balloon
 axis pushing back with ``f = k <r - R_w>_+`` per reference area: with ``k`` large it is a
 penalty for a rigid wall (penetration ``f / k``), with ``k`` from the wall's stiffness it is an
-elastic (Winkler) foundation, e.g. ``k = E t / R_w^2`` for a thin elastic tube.
+elastic (Winkler) foundation, e.g. ``k = E t / R_w^2`` for a thin elastic tube. The wall can
+have axial gaps (``gaps_z_mm``) where it does not support the film. An elastic channel
+narrower than the film at rest (an oversized balloon) is pre-loaded: the folded balloon opens it
+to the film's rest radius while the film is slack, which takes ``p_0 = k (R - R_w)``; the ramp
+starts there, from the stress-free film against the opened wall
+(:attr:`MembraneProblem.start_pressure_atm`).
+
+Closed ends (``end_caps``): an edge that is a circle about z can carry the pressure's resultant
+on a flat cap closing it, ``p r / 2`` per deformed edge length along the axis (a follower load:
+``r`` and the edge's hoop stretch are the deformed ones). A straight cylinder with a cap on one
+end and a symmetry plane at the other is then the closed-end vessel of the closed forms.
+
+Failure output: every state records the largest in-plane principal Cauchy stress of the film
+(cell midpoints), where it is (``z``, ``r`` and region) and, per region, its maximum; the burst
+search on top of it is :mod:`fem.balloon.burst`.
 
 The film laws, the catheter rating and the closed forms of a cylindrical membrane
 (used by the tests and the calibration) are in :mod:`fem.balloon.film`.
@@ -58,6 +72,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
@@ -109,12 +124,18 @@ class ChannelContact:
         smoothing_mm: the force ramps in quadratically over this overlap (C1 law, so Newton
             does not cycle between active sets); it adds at most ``smoothing_mm / 2`` to the
             penetration. 0 gives the plain kinked penalty.
+        gaps_z_mm: axial intervals ``(z0, z1)`` (reference coordinates) without wall: the film
+            is free there.
+
+    A ``"rigid"`` channel must not be narrower than the film at rest; an ``"elastic"`` one may
+    be (pre-loaded, module docstring).
     """
 
     radius_mm: float
     stiffness_MPa_per_mm: float = 1.0e3
     kind: str = "rigid"
     smoothing_mm: float = 1.0e-5
+    gaps_z_mm: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         _check("ChannelContact", "radius_mm", self.radius_mm, 1e-3, 1e3, "mm")
@@ -124,6 +145,12 @@ class ChannelContact:
                "mm (at most 1 % of radius_mm)")
         if self.kind not in ("rigid", "elastic"):
             raise ValueError(f"ChannelContact.kind = {self.kind!r} must be 'rigid' or 'elastic'")
+        gaps = tuple((float(a), float(b)) for a, b in self.gaps_z_mm)
+        for a, b in gaps:
+            if not (math.isfinite(a) and math.isfinite(b) and a < b):
+                raise ValueError(f"ChannelContact.gaps_z_mm = {self.gaps_z_mm!r}: each gap must "
+                                 "be (z0, z1) with z0 < z1")
+        object.__setattr__(self, "gaps_z_mm", gaps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +164,8 @@ class LoadStepping:
         grow: step factor after an easy step.
         shrink: step factor after a failed step.
         easy_iterations: a step converged in at most this many Newton iterations is easy.
-        max_steps: hard cap on attempted steps (accepted + rejected), so a ramp never hangs.
+        max_steps: hard cap on attempted steps (accepted + rejected) per ramp to a target, so
+            a ramp never hangs.
         initial_prestretch: Newton's starting guess, ``u_r = eps (r - r_clamp)``; only a guess.
     """
 
@@ -229,7 +257,9 @@ class MembraneState:
 
     Diameter: mean of ``2 r`` over the displacement nodes in the mid-plane slab; stresses:
     area means over the slab (deformed hoop and meridional directions); contact pressure: mean
-    contact force per *deformed* area over the slab.
+    contact force per *deformed* area over the slab. ``max_principal_*``: the largest in-plane
+    principal Cauchy stress over the whole film (cell midpoints), its reference ``z`` and
+    deformed radius, its region, and the maximum per region.
     """
 
     pressure_atm: float
@@ -243,6 +273,11 @@ class MembraneState:
     max_hoop_stress_MPa: float
     contact_pressure_MPa: float
     contact_force_N: float
+    max_principal_stress_MPa: float = math.nan
+    max_principal_z_mm: float = math.nan
+    max_principal_radius_mm: float = math.nan
+    max_principal_region: str = ""
+    region_max_principal_MPa: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -314,6 +349,47 @@ def _default_outward(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.vstack([x[0], x[1], np.zeros_like(x[0])])
 
 
+class SurfaceKinematics(NamedTuple):
+    """Membrane kinematics of a surface mesh (module docstring), as UFL expressions."""
+
+    I_s: ufl.core.expr.Expr  # l1^2 + l2^2
+    J_s: ufl.core.expr.Expr  # l1 l2
+    I1: ufl.core.expr.Expr  # I_s + J_s^-2 (incompressible, plane stress)
+    n_da: ufl.core.expr.Expr  # deformed normal times deformed area, per reference area
+    n: ufl.core.expr.Expr  # deformed unit normal
+    b: ufl.core.expr.Expr  # left Cauchy-Green tensor of the surface, a G^-1 a^T
+    orientation: dolfinx.fem.Function  # per-cell +-1 orienting the normal along ``outward``
+
+
+def surface_kinematics(
+    mesh: dolfinx.mesh.Mesh, u: dolfinx.fem.Function,
+    outward: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+) -> SurfaceKinematics:
+    """Kinematics of the displacement ``u`` on the surface ``mesh``; the normal is oriented per
+    cell along the guess ``outward(x)`` (DOLFINx reorders cell vertices, so the raw cell
+    normal flips from cell to cell)."""
+    A = ufl.Jacobian(mesh)  # 3 x 2 reference tangents
+    a = A + ufl.grad(u) * A  # deformed tangents
+    G = A.T * A
+    g = a.T * a
+    I_s = ufl.tr(ufl.inv(G) * g)
+    J_s = ufl.sqrt(ufl.det(g) / ufl.det(G))
+    A1, A2 = A[:, 0], A[:, 1]
+    area_ref = ufl.sqrt(ufl.dot(ufl.cross(A1, A2), ufl.cross(A1, A2)))
+    Q = dolfinx.fem.functionspace(mesh, ("DG", 0))
+    W = dolfinx.fem.functionspace(mesh, ("DG", 0, (3,)))
+    guess = dolfinx.fem.Function(W)
+    guess.interpolate(outward)
+    s = dolfinx.fem.Function(Q, name="orientation")
+    # evaluated at the cell midpoint: a cell whose normal is orthogonal to the guess gets +1
+    sign = ufl.conditional(ufl.ge(ufl.dot(ufl.cross(A1, A2), guess), 0.0), 1.0, -1.0)
+    s.interpolate(dolfinx.fem.Expression(sign, Q.element.interpolation_points))
+    s.x.scatter_forward()
+    n_da = s * ufl.cross(a[:, 0], a[:, 1]) / area_ref
+    return SurfaceKinematics(I_s, J_s, I_s + J_s**-2, n_da,
+                             n_da / ufl.sqrt(ufl.dot(n_da, n_da)), a * ufl.inv(G) * a.T, s)
+
+
 class MembraneProblem:
     """Inflation of a balloon film (membrane) by a follower pressure, optionally confined.
 
@@ -328,6 +404,8 @@ class MembraneProblem:
         fixed_components: boundary name -> components fixed to zero (symmetry planes, axially
             fixed ends), e.g. ``{"end_top": (2,)}``.
         contact: optional confining channel.
+        end_caps: boundary name -> +1 or -1, the axial direction of the cap load ``p r / 2`` on
+            that edge (a circle about z closed by a flat cap; module docstring).
         options: discretisation and Newton settings.
         stepping: adaptive ramp settings.
         name: used in the unique PETSc options prefix.
@@ -345,6 +423,7 @@ class MembraneProblem:
         clamped: Sequence[str] = ("neck_proximal", "neck_distal"),
         fixed_components: Mapping[str, Sequence[int]] | None = None,
         contact: ChannelContact | None = None,
+        end_caps: Mapping[str, float] | None = None,
         options: MembraneOptions | None = None,
         stepping: LoadStepping | None = None,
         outward: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]] = _default_outward,
@@ -363,7 +442,8 @@ class MembraneProblem:
         self._cell_tags = cell_tags
         self._regions = dict(regions)
         fixed_components = dict(fixed_components or {})
-        for bname in list(clamped) + list(fixed_components):
+        end_caps = dict(end_caps or {})
+        for bname in list(clamped) + list(fixed_components) + list(end_caps):
             if bname not in boundaries:
                 raise ValueError(
                     f"boundary {bname!r} is not in the mesh boundaries {sorted(boundaries)}"
@@ -389,21 +469,10 @@ class MembraneProblem:
         v = ufl.TestFunction(V)
         self.pressure = dolfinx.fem.Constant(mesh, PETSc.ScalarType(0.0))  # MPa
 
-        # --- kinematics ---
-        A = ufl.Jacobian(mesh)  # 3 x 2 reference tangents
-        a = A + ufl.grad(self.u) * A  # deformed tangents
-        G = A.T * A
-        g = a.T * a
-        self._I_s = ufl.tr(ufl.inv(G) * g)
-        self._J_s = ufl.sqrt(ufl.det(g) / ufl.det(G))
-        self._I1 = self._I_s + self._J_s**-2
-        a1, a2 = a[:, 0], a[:, 1]
-        A1, A2 = A[:, 0], A[:, 1]
-        area_ref = ufl.sqrt(ufl.dot(ufl.cross(A1, A2), ufl.cross(A1, A2)))
-        self._orientation = self._orientation_sign(A1, A2, outward)
-        n_da = self._orientation * ufl.cross(a1, a2) / area_ref  # deformed n da per dA
-        self._n = n_da / ufl.sqrt(ufl.dot(n_da, n_da))
-        self._b = a * ufl.inv(G) * a.T
+        kin = surface_kinematics(mesh, self.u, outward)
+        self._I_s, self._J_s, self._I1 = kin.I_s, kin.J_s, kin.I1
+        self._orientation, self._n, self._b = kin.orientation, kin.n, kin.b
+        n_da = kin.n_da
 
         md = {} if opts.quadrature_degree is None else {"quadrature_degree":
                                                          opts.quadrature_degree}
@@ -434,12 +503,32 @@ class MembraneProblem:
             else:
                 ramp = ufl.conditional(ufl.gt(g, 0.0), g, 0.0)
                 ramp_energy = ramp**2 / 2
+            if contact.gaps_z_mm:  # no wall in the gaps (reference z)
+                Q0 = dolfinx.fem.functionspace(mesh, ("DG", 0))
+                walled = dolfinx.fem.Function(Q0, name="walled")
+                walled.interpolate(lambda xx: np.all(
+                    [(xx[2] < a) | (xx[2] > b) for a, b in contact.gaps_z_mm], axis=0
+                ).astype(float))
+                walled.x.scatter_forward()
+                ramp, ramp_energy = walled * ramp, walled * ramp_energy
             self._contact_force_density = k * ramp  # N/mm^2 of reference area
             energy = energy + k * ramp_energy * self._dx_all
         else:
             self._contact_force_density = None
         residual = ufl.derivative(energy, self.u, v) - self.pressure * ufl.dot(n_da, v) * \
             self._dx_all
+        if end_caps:
+            # cap resultant p pi r^2 spread over the edge: p r / 2 per deformed length, the
+            # edge's hoop stretch |F e_theta| converting reference to deformed length
+            ds = ufl.Measure("ds", domain=mesh, subdomain_data=facet_tags, metadata=md)
+            e_theta = ufl.as_vector([-X[1], X[0], 0.0]) / ufl.sqrt(X[0] ** 2 + X[1] ** 2)
+            F_s = ufl.Identity(3) + ufl.grad(self.u)
+            hoop_stretch = ufl.sqrt(ufl.dot(F_s * e_theta, F_s * e_theta))
+            for bname, sign in end_caps.items():
+                if sign not in (1, -1, 1.0, -1.0):
+                    raise ValueError(f"end_caps[{bname!r}] = {sign!r} must be +1 or -1")
+                residual -= float(sign) * 0.5 * self.pressure * r * hoop_stretch * v[2] * \
+                    ds(boundaries[bname])
 
         # --- Dirichlet conditions ---
         fdim = 1
@@ -460,15 +549,20 @@ class MembraneProblem:
                 bcs.append(dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), dofs, Vc))
         self.bcs = bcs
         self._clamp_radius = self._min_radius_on(facet_tags, [boundaries[b] for b in clamped])
+        self.start_pressure_atm = 0.0
         if contact is not None:
             xg = mesh.geometry.x
             r_max = self.comm.allreduce(
                 float(np.max(np.hypot(xg[:, 0], xg[:, 1]))) if len(xg) else 0.0, op=MPI.MAX)
-            if contact.radius_mm < r_max:
+            if contact.radius_mm < r_max and contact.kind == "rigid":
                 raise ValueError(
                     f"ChannelContact.radius_mm = {contact.radius_mm} is below the film's largest "
-                    f"stress-free radius {r_max:.4g} mm: the film would start inside the wall"
+                    f"stress-free radius {r_max:.4g} mm: the film would start inside a rigid wall"
+                    " (kind 'elastic' is pre-loaded instead)"
                 )
+            # pre-loaded elastic wall: the pressure that opened it to the film's rest radius
+            self.start_pressure_atm = contact.stiffness_MPa_per_mm * max(
+                r_max - contact.radius_mm, 0.0) / ATM_MPA
 
         _PROBLEM_COUNTER[0] += 1
         prefix = f"nre_{name}_{_PROBLEM_COUNTER[0]}_"
@@ -501,19 +595,6 @@ class MembraneProblem:
                    tagged.boundaries, film, **kwargs)
 
     # ----------------------------------------------------------------------------------------
-
-    def _orientation_sign(self, A1, A2, outward) -> dolfinx.fem.Function:
-        """Per-cell +-1 so that ``s A1 x A2`` points along the outward guess."""
-        Q = dolfinx.fem.functionspace(self.mesh, ("DG", 0))
-        W = dolfinx.fem.functionspace(self.mesh, ("DG", 0, (3,)))
-        guess = dolfinx.fem.Function(W)
-        guess.interpolate(outward)
-        s = dolfinx.fem.Function(Q, name="orientation")
-        # evaluated at the cell midpoint: a cell whose normal is orthogonal to the guess gets +1
-        sign = ufl.conditional(ufl.ge(ufl.dot(ufl.cross(A1, A2), guess), 0.0), 1.0, -1.0)
-        s.interpolate(dolfinx.fem.Expression(sign, Q.element.interpolation_points))
-        s.x.scatter_forward()
-        return s
 
     def _min_radius_on(self, facet_tags, tags: Sequence[int]) -> float:
         """Smallest reference radius on the clamped boundaries (0 when none)."""
@@ -568,6 +649,25 @@ class MembraneProblem:
         # pointwise hoop stress for the maximum
         self._hoop_dg = dolfinx.fem.Function(Q)
         self._hoop_expr = dolfinx.fem.Expression(s_tt, Q.element.interpolation_points)
+        # largest in-plane principal stress (the third eigenvalue, along n, is 0):
+        # tr/2 + sqrt(tr(s^2)/2 - tr^2/4)
+        tr = ufl.tr(sigma)
+        disc = ufl.max_value(0.5 * ufl.inner(sigma, sigma) - 0.25 * tr**2, 0.0)
+        self._principal_dg = dolfinx.fem.Function(Q)
+        self._principal_expr = dolfinx.fem.Expression(0.5 * tr + ufl.sqrt(disc + 1e-300),
+                                                      Q.element.interpolation_points)
+        self._radius_dg = dolfinx.fem.Function(Q)
+        self._radius_expr = dolfinx.fem.Expression(self._r, Q.element.interpolation_points)
+        tdim = self.mesh.topology.dim
+        n_cells = self.mesh.topology.index_map(tdim).size_local
+        cells = np.arange(n_cells, dtype=np.int32)
+        self._cell_z = dolfinx.mesh.compute_midpoints(self.mesh, tdim, cells)[:, 2] \
+            if n_cells else np.zeros(0)
+        self._cell_region = np.full(n_cells, "", dtype=object)
+        if self._cell_tags is not None:
+            for rname, tag in self._regions.items():
+                tagged = self._cell_tags.find(tag)
+                self._cell_region[tagged[tagged < n_cells]] = rname
         # dof coordinates in the slab for the diameter
         coords = self.V.tabulate_dof_coordinates()
         n_owned = self.V.dofmap.index_map.size_local
@@ -622,6 +722,7 @@ class MembraneProblem:
         nloc = self._hoop_dg.function_space.dofmap.index_map.size_local
         local_max = float(self._hoop_dg.x.array[:nloc].max()) if nloc else -math.inf
         hoop_max = comm.allreduce(local_max, op=MPI.MAX)
+        principal = self.max_principal()
         if self.contact is not None:
             pc = self._assemble(self._f_contact_p) / area
             fc = self._assemble(self._f_contact_F)
@@ -639,7 +740,39 @@ class MembraneProblem:
             max_hoop_stress_MPa=hoop_max,
             contact_pressure_MPa=pc,
             contact_force_N=fc,
+            **principal,
         )
+
+    def max_principal(self) -> dict:
+        """The largest in-plane principal Cauchy stress at the current state: value, reference
+        ``z``, deformed radius and region of the cell midpoint, and the maximum per region
+        (keys as :class:`MembraneState`'s ``max_principal_*`` fields)."""
+        self._principal_dg.interpolate(self._principal_expr)
+        self._radius_dg.interpolate(self._radius_expr)
+        n = len(self._cell_z)
+        # DG0: one dof per cell, in cell order
+        dofs = self._principal_dg.function_space.dofmap.list[:n, 0]
+        vals = self._principal_dg.x.array[dofs]
+        radii = self._radius_dg.x.array[dofs]
+        best = (-math.inf, math.nan, math.nan, "")
+        per_region: dict[str, float] = {}
+        if n:
+            i = int(np.argmax(vals))
+            best = (float(vals[i]), float(self._cell_z[i]), float(radii[i]),
+                    str(self._cell_region[i]))
+            for rname in self._regions:
+                sel = self._cell_region == rname
+                if np.any(sel):
+                    per_region[rname] = float(vals[sel].max())
+        everyone = self.comm.allgather((best, per_region))
+        value, z, radius, region = max((b for b, _ in everyone), key=lambda b: b[0])
+        merged: dict[str, float] = {}
+        for _, pr in everyone:
+            for k, v in pr.items():
+                merged[k] = max(merged.get(k, -math.inf), v)
+        return {"max_principal_stress_MPa": value, "max_principal_z_mm": z,
+                "max_principal_radius_mm": radius, "max_principal_region": region,
+                "region_max_principal_MPa": dict(sorted(merged.items()))}
 
     def _set_initial_guess(self) -> None:
         eps = self.stepping.initial_prestretch
@@ -663,6 +796,12 @@ class MembraneProblem:
         loc = float(np.max(r / np.maximum(r0, 1e-300))) if len(r) else 0.0
         return self.comm.allreduce(loc, op=MPI.MAX)
 
+    def _mean_slab_radius(self) -> float:
+        u = self.u.x.array.reshape(-1, 3)[self._slab_dofs]
+        r = np.hypot(self._slab_X[:, 0] + u[:, 0], self._slab_X[:, 1] + u[:, 1])
+        total = self.comm.allreduce(float(r.sum()), op=MPI.SUM)
+        return total / self.comm.allreduce(len(r), op=MPI.SUM)
+
     def _solve_step(self) -> tuple[int, int, float]:
         snes = self.problem.solver
         try:
@@ -677,19 +816,9 @@ class MembraneProblem:
             reason = min(reason, -101) if reason <= 0 else -101
         return reason, its, float(fnorm)
 
-    def solve(self, pressures_atm: Sequence[float]) -> MembraneResult:
-        """Ramp the pressure through ``pressures_atm`` (increasing, > 0) and measure at each.
-
-        Returns:
-            A :class:`MembraneResult`; ``converged`` is False with ``failure`` filled in when
-            the ramp could not reach every pressure.
-        """
-        targets = [float(p) for p in pressures_atm]
-        if not targets or any(p <= 0 for p in targets) or any(
-            b <= a for a, b in zip(targets, targets[1:], strict=False)
-        ):
-            raise ValueError(f"pressures_atm = {targets} must be positive and increasing")
-        t0 = time.perf_counter()
+    def start(self) -> MembraneResult:
+        """Reset to the ramp's start (Newton's initial guess at :attr:`start_pressure_atm`) and
+        return an empty result record for :meth:`advance` to fill."""
         st = self.stepping
         result = MembraneResult(converged=False, reference_diameter_mm=self.reference_diameter_mm())
         result.info = {
@@ -697,52 +826,108 @@ class MembraneProblem:
             "num_dofs": self.V.dofmap.index_map.size_global * 3,
             "num_ranks": self.comm.size,
             "initial_prestretch": st.initial_prestretch,
+            "start_pressure_atm": self.start_pressure_atm,
             "films": {k: asdict(f) for k, f in self.films.items()},
             "contact": asdict(self.contact) if self.contact else None,
         }
         self._set_initial_guess()
-        p_done = 0.0
-        step = st.initial_step_atm
-        attempts = 0
-        for target in targets:
-            while p_done < target - 1e-12:
-                if attempts >= st.max_steps:
-                    result.failure = MembraneFailure(
-                        "max_steps", 0, p_done, step, math.nan, p_done)
-                    result.wall_time_s = time.perf_counter() - t0
-                    return result
-                attempts += 1
-                dp = min(step, target - p_done)
+        self._p_done = self.start_pressure_atm
+        self._radius_done = 0.0
+        self._step = st.initial_step_atm
+        self._attempts = 0
+        self.pressure.value = self._p_done * ATM_MPA
+        return result
+
+    @property
+    def pressure_atm(self) -> float:
+        """The pressure of the current converged state."""
+        return self._p_done
+
+    def advance(self, target_atm: float, result: MembraneResult) -> bool:
+        """Ramp from the current state to ``target_atm`` with adaptive steps (after
+        :meth:`start`); the steps go to ``result.steps``. Returns False with
+        ``result.failure`` set (and the last converged state kept) when the ramp stops."""
+        st = self.stepping
+        t0 = time.perf_counter()
+        target = float(target_atm)
+        self._attempts = 0  # max_steps bounds each call
+        try:
+            while self._p_done < target - 1e-12:
+                if self._attempts >= st.max_steps:
+                    result.failure = MembraneFailure("max_steps", 0, self._p_done, self._step,
+                                                     math.nan, self._p_done)
+                    return False
+                self._attempts += 1
+                dp = min(self._step, target - self._p_done)
                 # do not leave a sliver smaller than the minimum step before the target
-                if target - (p_done + dp) < st.min_step_atm:
-                    dp = target - p_done
+                if target - (self._p_done + dp) < st.min_step_atm:
+                    dp = target - self._p_done
                 self._u_saved.x.array[:] = self.u.x.array
-                p_try = p_done + dp
+                p_try = self._p_done + dp
                 self.pressure.value = p_try * ATM_MPA
                 reason, its, fnorm = self._solve_step()
                 ok = reason > 0
                 why = "snes_diverged"
                 if ok and self._max_area_stretch() > self.options.max_stretch:
                     ok, why = False, "stretch_limit"
+                radius = self._mean_slab_radius() if ok else math.nan
+                if ok and radius < self._radius_done * (1.0 - 1e-7):
+                    # more pressure, smaller balloon: Newton jumped off the loading branch
+                    # (past a limit point it can converge to an inverted, compressed film)
+                    ok, why = False, "left_loading_branch"
                 result.steps.append(MembraneStep(p_try, dp, ok, int(reason), int(its), fnorm))
                 if ok:
-                    p_done = p_try
+                    self._p_done, self._radius_done = p_try, radius
                     if its <= st.easy_iterations:
-                        step = min(step * st.grow, st.max_step_atm)
+                        self._step = min(self._step * st.grow, st.max_step_atm)
                 else:
                     self.u.x.array[:] = self._u_saved.x.array
                     self.u.x.scatter_forward()
-                    step = dp * st.shrink
-                    if step < st.min_step_atm:
-                        self.pressure.value = p_done * ATM_MPA
+                    self._step = dp * st.shrink
+                    if self._step < st.min_step_atm:
+                        self.pressure.value = self._p_done * ATM_MPA
                         result.failure = MembraneFailure(why, int(reason), p_try, dp, fnorm,
-                                                         p_done)
-                        result.wall_time_s = time.perf_counter() - t0
-                        return result
+                                                         self._p_done)
+                        return False
             self.pressure.value = target * ATM_MPA
+            return True
+        finally:
+            result.wall_time_s += time.perf_counter() - t0
+
+    def snapshot(self) -> tuple:
+        """The current state (displacement, pressure, step, radius) for :meth:`restore`."""
+        return self.u.x.array.copy(), self._p_done, self._step, self._radius_done
+
+    def restore(self, state: tuple) -> None:
+        """Go back to a :meth:`snapshot`."""
+        u, p, step, radius = state
+        self.u.x.array[:] = u
+        self.u.x.scatter_forward()
+        self._p_done, self._step, self._radius_done = p, step, radius
+        self.pressure.value = p * ATM_MPA
+
+    def solve(self, pressures_atm: Sequence[float]) -> MembraneResult:
+        """Ramp the pressure through ``pressures_atm`` (increasing, above
+        :attr:`start_pressure_atm`) and measure at each.
+
+        Returns:
+            A :class:`MembraneResult`; ``converged`` is False with ``failure`` filled in when
+            the ramp could not reach every pressure.
+        """
+        targets = [float(p) for p in pressures_atm]
+        p0 = self.start_pressure_atm
+        if not targets or any(p <= p0 for p in targets) or any(
+            b <= a for a, b in zip(targets, targets[1:], strict=False)
+        ):
+            raise ValueError(f"pressures_atm = {targets} must be increasing and above the start "
+                             f"pressure {p0:.4g} atm (0, or the pre-load of an elastic channel "
+                             "narrower than the film)")
+        result = self.start()
+        for target in targets:
+            if not self.advance(target, result):
+                return result
             result.states.append(self.measure())
         result.converged = True
-        result.wall_time_s = time.perf_counter() - t0
         return result
 
 
