@@ -146,6 +146,8 @@ class ContactSettings:
         shrink_factor: increment multiplier after a failed step.
         easy_iterations: a step whose Newton solves all took at most this many iterations is easy.
         max_steps: most solves (converged or not) in one insertion.
+        max_damage_step: largest damage increase at a cohesive quadrature point in one step
+            (a larger one repeats the step smaller, down to ``min_step_mm``), in (0, 1].
     """
 
     penalty_factor: float = 10.0
@@ -168,6 +170,7 @@ class ContactSettings:
     shrink_factor: float = 0.5
     easy_iterations: int = 6
     max_steps: int = 400
+    max_damage_step: float = 0.3
 
     def __post_init__(self) -> None:
         check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
@@ -198,6 +201,7 @@ class ContactSettings:
                     high_open=True)
         check_range("easy_iterations", self.easy_iterations, 0, 100)
         check_range("max_steps", self.max_steps, 1, 100000)
+        check_range("max_damage_step", self.max_damage_step, 0.0, 1.0, low_open=True)
 
 
 @dataclass(slots=True)
@@ -262,7 +266,9 @@ class NeedleContactProblem(HyperelasticProblem):
         needle: the rigid needle, with its own axis and entry point in the mesh's frame (for
             the layered disc of :func:`meshes.disc.load_layered_disc_3d`: axis ``(0, 0, -1)``,
             apex at the top face centre, the origin).
-        contact_boundary: boundary name of the surface the needle may touch.
+        contact_boundary: boundary name (or names) of the surface the needle may touch (with
+            a cohesive crack: the top face and the crack plane, whose faces the needle meets
+            once the crack opens).
         contact: enforcement and stepping settings.
         support_boundaries: boundaries backed by the pressure-limited support (balloon).
         support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
@@ -285,7 +291,7 @@ class NeedleContactProblem(HyperelasticProblem):
         boundaries: Mapping[str, int],
         materials: Mapping[str, Material],
         needle: Needle,
-        contact_boundary: str,
+        contact_boundary: str | Sequence[str],
         contact: ContactSettings | None = None,
         pressure_boundaries: Sequence[str] = (),
         support_boundaries: Sequence[str] = (),
@@ -297,7 +303,10 @@ class NeedleContactProblem(HyperelasticProblem):
         name: str = "needle",
     ) -> None:
         self._check_mesh(mesh)
-        for b in (contact_boundary, *support_boundaries):
+        self.contact_boundaries = ((contact_boundary,) if isinstance(contact_boundary, str)
+                                   else tuple(contact_boundary))
+        self.contact_boundary = self.contact_boundaries[0]
+        for b in (*self.contact_boundaries, *support_boundaries):
             if b not in boundaries:
                 raise ValueError(f"boundary = {b!r} is not in boundaries {sorted(boundaries)}")
         check_range("support_pressure_MPa", support_pressure_MPa, 0.0, 1e3, unit="MPa")
@@ -305,7 +314,6 @@ class NeedleContactProblem(HyperelasticProblem):
         self.symmetry_copies = int(symmetry_copies)
         self.needle = self._contact_needle(needle)
         self.contact = contact if contact is not None else ContactSettings()
-        self.contact_boundary = contact_boundary
         self.support_boundaries = tuple(support_boundaries)
         self._d = dolfinx.fem.Constant(mesh, 0.0)
         self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
@@ -392,7 +400,7 @@ class NeedleContactProblem(HyperelasticProblem):
         """``(E_eff, h)``: modulus of the stiffest region at the contact surface, and the
         shortest edge of the contact-surface facets."""
         tdim = self.mesh.topology.dim
-        facets = self._facets(self.contact_boundary)
+        facets = self._contact_facets()
         self.mesh.topology.create_connectivity(tdim - 1, tdim)
         self.mesh.topology.create_connectivity(tdim - 1, 0)
         f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
@@ -455,7 +463,8 @@ class NeedleContactProblem(HyperelasticProblem):
                               0.5 * xp**2 - 0.5 * delta * xp + delta**2 / 6.0)
         self.contact_pressure = ufl.conditional(ufl.le(xp, delta), xp**2 / (2.0 * delta),
                                                 xp - 0.5 * delta)
-        dsc = self.ds_contact(self.boundaries[self.contact_boundary])
+        dsc = self.ds_contact(tuple(self.boundaries[b] for b in self.contact_boundaries))
+        self._dsc = dsc
         energy = energy + (phi - 0.5 * lam**2) / eps * weight * dsc
         # Needle force: P grad S . a, with grad S from the same distance as a UFL variable.
         xv = ufl.variable(x)
@@ -521,8 +530,7 @@ class NeedleContactProblem(HyperelasticProblem):
 
     def _build_contact_dofs(self) -> None:
         fdim = self.mesh.topology.dim - 1
-        dofs = dolfinx.fem.locate_dofs_topological(self.L, fdim,
-                                                   self._facets(self.contact_boundary))
+        dofs = dolfinx.fem.locate_dofs_topological(self.L, fdim, self._contact_facets())
         n_owned = self.L.dofmap.index_map.size_local
         self._contact_dofs = dofs[dofs < n_owned]
         pts = self.L.element.interpolation_points
@@ -541,7 +549,12 @@ class NeedleContactProblem(HyperelasticProblem):
         self._gap_qp_expr = dolfinx.fem.Expression(self.gap, qpts)
         self._contact_facet_entities = dolfinx.fem.compute_integration_domains(
             dolfinx.fem.IntegralType.exterior_facet, self.mesh.topology,
-            self._facets(self.contact_boundary)).reshape(-1, 2)
+            self._contact_facets()).reshape(-1, 2)
+
+    def _contact_facets(self) -> np.ndarray:
+        """Local indices of the facets of every contact boundary (sorted, unique)."""
+        return np.unique(np.concatenate([self._facets(b) for b in self.contact_boundaries])
+                         ).astype(np.int32)
 
     def _check_start(self) -> None:
         """The needle must not be inside the reference contact surface at ``d = 0`` (a needle
@@ -554,7 +567,7 @@ class NeedleContactProblem(HyperelasticProblem):
             raise ValueError(
                 f"needle (axis = {self.needle.axis}, entry_point_mm = "
                 f"{self.needle.entry_point_mm}) is {-g_min:.3g} mm inside the contact surface "
-                f"{self.contact_boundary!r} at needle advance 0: give the needle in the mesh's "
+                f"{self.contact_boundaries!r} at needle advance 0: give the needle in the mesh's "
                 "frame (3-D disc: axis (0, 0, -1), apex at the top face centre)")
 
     # ------------------------------------------------------------------ observables
@@ -580,11 +593,14 @@ class NeedleContactProblem(HyperelasticProblem):
         """The state :meth:`restore` goes back to: displacement (and pressures), contact
         multiplier, penalty factor, needle advance."""
         return (self.w.x.array.copy(), self.multiplier.x.array.copy(), self.penalty_factor,
-                self.needle_displacement_mm)
+                self.needle_displacement_mm,
+                tuple(term.snapshot() for term in self._extra_terms))
 
     def restore(self, state: tuple) -> None:
         """Go back to a :meth:`snapshot`."""
-        w, lam, c, d = state
+        w, lam, c, d, terms = state
+        for term, s in zip(self._extra_terms, terms, strict=True):
+            term.restore(s)
         self.w.x.array[:] = w
         self.w.x.scatter_forward()
         self.multiplier.x.array[:] = lam
@@ -623,9 +639,14 @@ class NeedleContactProblem(HyperelasticProblem):
         return f
 
     def energy(self) -> float:
-        """Total potential of the conservative terms (strain, contact, support), N mm, of
-        the whole body."""
-        return self._sum(self._energy_form) * self.symmetry_copies
+        """Total potential of the conservative terms (strain, contact, support, the energy
+        stored in a cohesive crack), N mm, of the whole body."""
+        stored = sum(term.energies()[0] for term in self._extra_terms)
+        return (self._sum(self._energy_form) + stored) * self.symmetry_copies
+
+    def crack_dissipation(self) -> float:
+        """Energy dissipated by the cohesive crack(s) so far (N mm, whole body)."""
+        return sum(term.energies()[1] for term in self._extra_terms) * self.symmetry_copies
 
     # ------------------------------------------------------------------ solving
     def _residual_floor(self) -> float:
@@ -741,8 +762,16 @@ class NeedleContactProblem(HyperelasticProblem):
                 self.w.x.array[:] = w_backup + dd * rate
                 self.w.x.scatter_forward()
             self.set_needle_displacement(d + dd)
+            for term in self._extra_terms:
+                term.set_increment(dd)
             rec = self.solve_contact(len(result.steps))
+            if rec.converged and dd > c.min_step_mm and any(
+                    term.damage_increment() > c.max_damage_step for term in self._extra_terms):
+                # A crack front that would jump several elements in one step: a smaller step.
+                rec.converged, rec.snes_reason_name = False, "DAMAGE_STEP"
             if rec.converged:
+                for term in self._extra_terms:
+                    term.commit()
                 f_prev = result.curve[-1][1]
                 work += 0.5 * (f_prev + rec.force_N) * dd
                 rec.work_Nmm = work
@@ -765,7 +794,8 @@ class NeedleContactProblem(HyperelasticProblem):
                     break
                 continue
             result.steps.append(rec)
-            self.restore((w_backup, l_backup, c_backup, d))
+            self.restore((w_backup, l_backup, c_backup, d,
+                          tuple(term.snapshot() for term in self._extra_terms)))
             dd *= c.shrink_factor
             if dd < c.min_step_mm * (1.0 - 1e-12):
                 result.failure = self._insertion_failure("min_step", result)

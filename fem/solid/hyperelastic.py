@@ -632,6 +632,47 @@ class HyperelasticProblem:
         self.snes.setConvergenceTest(convergence_test)
         self._f0 = self._fprev = math.inf
         self._stagnated = False
+        self._extra_terms: list = []
+
+    def add_term(self, term) -> None:
+        """Add a term assembled outside UFL (e.g. a cohesive interface).
+
+        After DOLFINx has assembled the residual and the tangent at the current state
+        ``self.w`` (Dirichlet rows and columns already handled), ``term.add_residual(b)`` and
+        ``term.add_jacobian(A)`` add the term's contributions; the term must leave the rows and
+        columns of constrained dofs alone and finish with ``A.assemble()``.
+        """
+        if not self._extra_terms:
+            self._install_term_callbacks()
+        self._extra_terms.append(term)
+
+    def _install_term_callbacks(self) -> None:
+        # Weak reference, as for the convergence test: PETSc holds these callbacks.
+        ref = weakref.ref(self)
+        problem = self._problem
+        ctx_f = {"u": self.w, "residual": problem.F, "jacobian": problem.J, "bcs": self.bcs}
+        ctx_j = {"u": self.w, "jacobian": problem.J, "preconditioner": problem.preconditioner,
+                 "bcs": self.bcs}
+
+        def residual(snes, x, b):
+            dolfinx.fem.petsc.assemble_residual(snes, x, b, **ctx_f)
+            me = ref()
+            if me is not None:
+                me.w.x.scatter_forward()
+                for term in me._extra_terms:
+                    term.add_residual(b)
+
+        def jacobian(snes, x, A, P):
+            dolfinx.fem.petsc.assemble_jacobian(snes, x, A, P, **ctx_j)
+            me = ref()
+            if me is not None:
+                me.w.x.scatter_forward()
+                for term in me._extra_terms:
+                    term.add_jacobian(A)
+
+        problem.A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, False)
+        self.snes.setFunction(residual, problem.b)
+        self.snes.setJacobian(jacobian, problem.A, problem.P_mat)
 
     def _convergence_test(self, snes, it: int, norms: tuple[float, float, float]) -> int:
         """PETSc's default residual tests plus the rounding-floor test (``stagnation_rtol``)."""
