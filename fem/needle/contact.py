@@ -146,8 +146,9 @@ class ContactSettings:
         shrink_factor: increment multiplier after a failed step.
         easy_iterations: a step whose Newton solves all took at most this many iterations is easy.
         max_steps: most solves (converged or not) in one insertion.
-        max_damage_step: largest damage increase at a cohesive quadrature point in one step
-            (a larger one repeats the step smaller, down to ``min_step_mm``), in (0, 1].
+        max_history_step: largest growth of a cohesive quadrature point's history (opening)
+            in one step, as a fraction of its failure opening (a larger one repeats the step
+            smaller, down to ``min_step_mm``), in (0, 1].
     """
 
     penalty_factor: float = 10.0
@@ -170,7 +171,7 @@ class ContactSettings:
     shrink_factor: float = 0.5
     easy_iterations: int = 6
     max_steps: int = 400
-    max_damage_step: float = 0.3
+    max_history_step: float = 0.25
 
     def __post_init__(self) -> None:
         check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
@@ -201,7 +202,7 @@ class ContactSettings:
                     high_open=True)
         check_range("easy_iterations", self.easy_iterations, 0, 100)
         check_range("max_steps", self.max_steps, 1, 100000)
-        check_range("max_damage_step", self.max_damage_step, 0.0, 1.0, low_open=True)
+        check_range("max_history_step", self.max_history_step, 0.0, 1.0, low_open=True)
 
 
 @dataclass(slots=True)
@@ -296,7 +297,7 @@ class NeedleContactProblem(HyperelasticProblem):
         pressure_boundaries: Sequence[str] = (),
         support_boundaries: Sequence[str] = (),
         support_pressure_MPa: float = 0.0,
-        prestretch_boundary: str | None = None,
+        prestretch_boundary: str | Sequence[str] | None = None,
         displacement_bcs: Sequence[DisplacementBC] = (),
         options: SolverOptions | None = None,
         symmetry_copies: int = 1,
@@ -319,10 +320,13 @@ class NeedleContactProblem(HyperelasticProblem):
         self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
         self.needle_displacement_mm = 0.0
         self._last_force = 0.0
-        if prestretch_boundary is not None and prestretch_boundary not in boundaries:
-            raise ValueError(f"prestretch_boundary = {prestretch_boundary!r} is not in "
-                             f"boundaries {sorted(boundaries)}")
-        self.prestretch_boundary = prestretch_boundary
+        if isinstance(prestretch_boundary, str):
+            prestretch_boundary = (prestretch_boundary,)
+        for b in prestretch_boundary or ():
+            if b not in boundaries:
+                raise ValueError(f"prestretch_boundary = {b!r} is not in "
+                                 f"boundaries {sorted(boundaries)}")
+        self.prestretch_boundary = tuple(prestretch_boundary) if prestretch_boundary else None
         super().__init__(
             mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
             materials=materials, pressure_boundaries=pressure_boundaries,
@@ -370,9 +374,10 @@ class NeedleContactProblem(HyperelasticProblem):
             for i in range(self.gdim - 1):
                 sub, Vc = self._component_space(i)
                 g = dolfinx.fem.Function(Vc)
+                facets = np.unique(np.concatenate([self._facets(b)
+                                                   for b in self.prestretch_boundary]))
                 dofs = dolfinx.fem.locate_dofs_topological(
-                    (sub, Vc), self.mesh.topology.dim - 1,
-                    self._facets(self.prestretch_boundary))
+                    (sub, Vc), self.mesh.topology.dim - 1, facets)
                 self.bcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
                 self._rim_g.append(g)
 
@@ -766,7 +771,7 @@ class NeedleContactProblem(HyperelasticProblem):
                 term.set_increment(dd)
             rec = self.solve_contact(len(result.steps))
             if rec.converged and dd > c.min_step_mm and any(
-                    term.damage_increment() > c.max_damage_step for term in self._extra_terms):
+                    term.history_increment() > c.max_history_step for term in self._extra_terms):
                 # A crack front that would jump several elements in one step: a smaller step.
                 rec.converged, rec.snes_reason_name = False, "DAMAGE_STEP"
             if rec.converged:

@@ -129,11 +129,11 @@ def build_dcb(spec: DCBSpec) -> None:
 
 
 def solve_dcb(spec: DCBSpec, comm, *, max_opening_mm: float, steps: int = 40,
-              settings=None, min_step_mm: float = 1e-6, max_damage_step: float = 0.3,
+              settings=None, min_step_mm: float = 1e-6, max_history_step: float = 0.25,
               linesearch: str = "basic") -> DCBResult:
     """Open the DCB to ``max_opening_mm`` (load-line opening of both arms) in ``steps``
-    increments, halved when Newton fails or the damage of a quadrature point would grow by
-    more than ``max_damage_step`` in one step, regrown after."""
+    increments, halved when Newton fails or the history of a quadrature point would grow by
+    more than ``max_history_step`` of its failure opening in one step, regrown after."""
     import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
 
     import dolfinx
@@ -213,7 +213,7 @@ def solve_dcb(spec: DCBSpec, comm, *, max_opening_mm: float, steps: int = 40,
         load_bc.g.x.array[:] = 0.5 * target
         cohesive.set_increment(dd)
         rec = problem._solve_once(len(curve), 0.0, 0.0, 1.0)
-        too_fast = rec.converged and cohesive.damage_increment() > max_damage_step
+        too_fast = rec.converged and cohesive.history_increment() > max_history_step
         if not rec.converged or too_fast:
             problem.w.x.array[:] = w_prev
             problem.w.x.scatter_forward()

@@ -18,7 +18,7 @@ constrained dofs are left alone; each rank assembles the facets of the cells it 
 contributions to dofs other ranks own travel with PETSc's assembly, so the answer does not
 depend on the number of ranks.
 
-Rate regularisation (optional, ``viscosity_mm``): the damage relaxes towards the law's with a
+Rate regularisation (optional, ``viscosity_mm``): the history follows the opening with a
 "time" constant measured in the load parameter (the needle advance or the opening, mm), see
 :mod:`fem.needle.fracture.law`; the dissipation is tracked step by step and the effect on the
 answer is shown to vanish (tests).
@@ -38,7 +38,12 @@ import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from fem.needle.fracture.law import CohesiveLaw, cohesive_stored_energy, cohesive_traction
+from fem.needle.fracture.law import (
+    CohesiveLaw,
+    cohesive_damage,
+    cohesive_stored_energy,
+    cohesive_traction,
+)
 from fem.solid.materials import check_range
 
 __all__ = ["CohesivePlane", "CohesiveSettings", "ResolutionError"]
@@ -55,15 +60,15 @@ class CohesiveSettings:
     Attributes:
         penalty_factor: ``K0 = penalty_factor * E / min(l_cz, layer thickness)``, in
             [1, 1e6] (law module docstring).
-        viscosity_mm: relaxation length ``mu`` of the damage regularisation, in the units of
+        viscosity_mm: relaxation length ``mu`` of the history regularisation, in the units of
             the load parameter (mm), in [0, 10]; 0: none.
         quadrature_degree: Gauss rule on the crack-plane facets, in [1, 10].
         min_elements: the crack-plane facets must be at most ``l_cz / min_elements`` in size
             (checked by :meth:`CohesivePlane.check_resolution`), in [0, 100].
     """
 
-    penalty_factor: float = 50.0
-    viscosity_mm: float = 0.0
+    penalty_factor: float = 200.0
+    viscosity_mm: float = 1.0e-4
     quadrature_degree: int = 4
     min_elements: float = 3.0
 
@@ -213,7 +218,6 @@ class CohesivePlane:
         self.sigma, self.delta_f, self.k0 = sigma[:, None], delta_f[:, None], k0[:, None]
         nq = len(qw)
         self.kappa = np.zeros((nf, nq))
-        self.damage = np.zeros((nf, nq))
         self.delta_prev = np.zeros((nf, nq))
         self.traction_prev = np.zeros((nf, nq))
         self.dissipated = 0.0
@@ -269,46 +273,47 @@ class CohesivePlane:
         return self._dtau / (mu + self._dtau)
 
     def commit(self) -> None:
-        """Accept the converged state: history, damage and dissipation move on."""
+        """Accept the converged state: history and dissipation move on."""
         delta = self._delta()
-        t, _, d_v = cohesive_traction(delta, self.kappa, self.damage, self.sigma,
-                                      self.delta_f, self.k0, self._lag())
+        t, _, k_new = cohesive_traction(delta, self.kappa, self.sigma, self.delta_f, self.k0,
+                                        self._lag())
         if delta.size:
+            d_old = cohesive_damage(self.kappa, self.sigma, self.delta_f, self.k0)[0]
+            d_new = cohesive_damage(k_new, self.sigma, self.delta_f, self.k0)[0]
             work = 0.5 * (self.traction_prev + t) * (delta - self.delta_prev)
-            stored_change = (cohesive_stored_energy(delta, d_v, self.k0)
-                             - cohesive_stored_energy(self.delta_prev, self.damage, self.k0))
+            stored_change = (cohesive_stored_energy(delta, d_new, self.k0)
+                             - cohesive_stored_energy(self.delta_prev, d_old, self.k0))
             local = 0.5 * float(np.sum(self.wA * (work - stored_change)))
         else:
             local = 0.0
         self.dissipated += self.comm.allreduce(local, op=MPI.SUM)
-        self.kappa = np.maximum(self.kappa, delta)
-        self.damage = d_v
+        self.kappa = k_new
         self.delta_prev = delta
         self.traction_prev = t
 
-    def damage_increment(self) -> float:
-        """Largest damage change over the quadrature points in the current (unaccepted) step:
-        the step-size control that keeps the crack front from jumping several elements in
-        one step."""
+    def history_increment(self) -> float:
+        """Largest growth of the history over the quadrature points in the current
+        (unaccepted) step, as a fraction of the failure opening (capped there): the step-size
+        control that keeps a crack front from running several elements in one step."""
         if len(self.dofs):
-            _, _, d_v = cohesive_traction(self._delta(), self.kappa, self.damage, self.sigma,
-                                          self.delta_f, self.k0, self._lag())
-            local = float(np.max(d_v - self.damage))
+            _, _, k_new = cohesive_traction(self._delta(), self.kappa, self.sigma,
+                                            self.delta_f, self.k0, self._lag())
+            grow = (np.minimum(k_new, self.delta_f) - np.minimum(self.kappa, self.delta_f))
+            local = float(np.max(grow / self.delta_f))
         else:
             local = 0.0
         return self.comm.allreduce(local, op=MPI.MAX)
 
     def snapshot(self) -> tuple:
-        return (self.kappa.copy(), self.damage.copy(), self.delta_prev.copy(),
-                self.traction_prev.copy(), self.dissipated)
+        return (self.kappa.copy(), self.delta_prev.copy(), self.traction_prev.copy(),
+                self.dissipated)
 
     def restore(self, state: tuple) -> None:
-        kappa, damage, delta, traction, dissipated = state
-        self.kappa, self.damage = kappa.copy(), damage.copy()
+        kappa, delta, traction, dissipated = state
+        self.kappa = kappa.copy()
         self.delta_prev, self.traction_prev = delta.copy(), traction.copy()
         self.dissipated = dissipated
 
-    # ------------------------------------------------------------------ assembly hooks
     #: Tangent of the law used by Newton: ``"consistent"`` (the exact derivative: quadratic
     #: convergence, but Newton can cycle where quadrature points switch between loading and
     #: unloading), ``"secant"`` (``(1 - D) K0``, positive: a fixed-point iteration that does
@@ -326,10 +331,11 @@ class CohesivePlane:
         return False
 
     def _traction(self):
-        t, dt, d_v = cohesive_traction(self._delta(), self.kappa, self.damage, self.sigma,
-                                       self.delta_f, self.k0, self._lag())
+        t, dt, k_new = cohesive_traction(self._delta(), self.kappa, self.sigma, self.delta_f,
+                                         self.k0, self._lag())
         if self._use_secant():
-            dt = np.where(dt < 0.0, (1.0 - d_v) * self.k0, dt)
+            d_new = cohesive_damage(k_new, self.sigma, self.delta_f, self.k0)[0]
+            dt = np.where(dt < 0.0, (1.0 - d_new) * self.k0, dt)
         return t, dt
 
     def add_residual(self, b: PETSc.Vec) -> None:
@@ -357,8 +363,9 @@ class CohesivePlane:
     def energies(self) -> tuple[float, float]:
         """``(stored, dissipated)`` cohesive energy of the model's share (N mm) at the last
         committed state: half of the crack plane's, as the model holds one of the two faces."""
+        damage = cohesive_damage(self.kappa, self.sigma, self.delta_f, self.k0)[0]
         local = (0.5 * float(np.sum(self.wA * cohesive_stored_energy(
-            self.delta_prev, self.damage, self.k0))) if len(self.dofs) else 0.0)
+            self.delta_prev, damage, self.k0))) if len(self.dofs) else 0.0)
         return self.comm.allreduce(local, op=MPI.SUM), self.dissipated
 
     def separated_area_mm2(self) -> float:
