@@ -166,7 +166,9 @@ class NeedleContactProblem(HyperelasticProblem):
         needle: the rigid needle, with its own axis and entry point in the mesh's frame (for
             the layered disc of :func:`meshes.disc.load_layered_disc_3d`: axis ``(0, 0, -1)``,
             apex at the top face centre, the origin).
-        contact_boundary: boundary name of the surface the needle may touch.
+        contact_boundary: boundary name (or names) of the surface the needle may touch (with
+            a cohesive crack: the top face and the crack plane, whose faces the needle meets
+            once the crack opens).
         contact: enforcement and stepping settings.
         support_boundaries: boundaries backed by the pressure-limited support (balloon).
         support_pressure_MPa: the support's limit pressure (the balloon pressure), >= 0.
@@ -189,19 +191,22 @@ class NeedleContactProblem(HyperelasticProblem):
         boundaries: Mapping[str, int],
         materials: Mapping[str, Material],
         needle: Needle,
-        contact_boundary: str,
+        contact_boundary: str | Sequence[str],
         contact: ContactSettings | None = None,
         pressure_boundaries: Sequence[str] = (),
         support_boundaries: Sequence[str] = (),
         support_pressure_MPa: float = 0.0,
-        prestretch_boundary: str | None = None,
+        prestretch_boundary: str | Sequence[str] | None = None,
         displacement_bcs: Sequence[DisplacementBC] = (),
         options: SolverOptions | None = None,
         symmetry_copies: int = 1,
         name: str = "needle",
     ) -> None:
         self._check_mesh(mesh)
-        for b in (contact_boundary, *support_boundaries):
+        self.contact_boundaries = ((contact_boundary,) if isinstance(contact_boundary, str)
+                                   else tuple(contact_boundary))
+        self.contact_boundary = self.contact_boundaries[0]
+        for b in (*self.contact_boundaries, *support_boundaries):
             if b not in boundaries:
                 raise ValueError(f"boundary = {b!r} is not in boundaries {sorted(boundaries)}")
         check_range("support_pressure_MPa", support_pressure_MPa, 0.0, 1e3, unit="MPa")
@@ -209,16 +214,18 @@ class NeedleContactProblem(HyperelasticProblem):
         self.symmetry_copies = int(symmetry_copies)
         self.needle = self._contact_needle(needle)
         self.contact = contact if contact is not None else ContactSettings()
-        self.contact_boundary = contact_boundary
         self.support_boundaries = tuple(support_boundaries)
         self._d = dolfinx.fem.Constant(mesh, 0.0)
         self._support_p = dolfinx.fem.Constant(mesh, float(support_pressure_MPa))
         self.needle_displacement_mm = 0.0
         self._last_force = 0.0
-        if prestretch_boundary is not None and prestretch_boundary not in boundaries:
-            raise ValueError(f"prestretch_boundary = {prestretch_boundary!r} is not in "
-                             f"boundaries {sorted(boundaries)}")
-        self.prestretch_boundary = prestretch_boundary
+        if isinstance(prestretch_boundary, str):
+            prestretch_boundary = (prestretch_boundary,)
+        for b in prestretch_boundary or ():
+            if b not in boundaries:
+                raise ValueError(f"prestretch_boundary = {b!r} is not in "
+                                 f"boundaries {sorted(boundaries)}")
+        self.prestretch_boundary = tuple(prestretch_boundary) if prestretch_boundary else None
         super().__init__(
             mesh, cell_tags, facet_tags, regions=regions, boundaries=boundaries,
             materials=materials, pressure_boundaries=pressure_boundaries,
@@ -266,9 +273,10 @@ class NeedleContactProblem(HyperelasticProblem):
             for i in range(self.gdim - 1):
                 sub, Vc = self._component_space(i)
                 g = dolfinx.fem.Function(Vc)
+                facets = np.unique(np.concatenate([self._facets(b)
+                                                   for b in self.prestretch_boundary]))
                 dofs = dolfinx.fem.locate_dofs_topological(
-                    (sub, Vc), self.mesh.topology.dim - 1,
-                    self._facets(self.prestretch_boundary))
+                    (sub, Vc), self.mesh.topology.dim - 1, facets)
                 self.bcs.append(dolfinx.fem.dirichletbc(g, dofs, sub))
                 self._rim_g.append(g)
 
@@ -297,7 +305,7 @@ class NeedleContactProblem(HyperelasticProblem):
         """``(E_eff, h)``: modulus of the stiffest region at the contact surface, and the
         shortest edge of the contact-surface facets."""
         tdim = self.mesh.topology.dim
-        facets = self._facets(self.contact_boundary)
+        facets = self._contact_facets()
         self.mesh.topology.create_connectivity(tdim - 1, tdim)
         self.mesh.topology.create_connectivity(tdim - 1, 0)
         f2c = self.mesh.topology.connectivity(tdim - 1, tdim)
@@ -360,7 +368,8 @@ class NeedleContactProblem(HyperelasticProblem):
                               0.5 * xp**2 - 0.5 * delta * xp + delta**2 / 6.0)
         self.contact_pressure = ufl.conditional(ufl.le(xp, delta), xp**2 / (2.0 * delta),
                                                 xp - 0.5 * delta)
-        dsc = self.ds_contact(self.boundaries[self.contact_boundary])
+        dsc = self.ds_contact(tuple(self.boundaries[b] for b in self.contact_boundaries))
+        self._dsc = dsc
         energy = energy + (phi - 0.5 * lam**2) / eps * weight * dsc
         # Needle force: P grad S . a, with grad S from the same distance as a UFL variable.
         xv = ufl.variable(x)
@@ -426,8 +435,7 @@ class NeedleContactProblem(HyperelasticProblem):
 
     def _build_contact_dofs(self) -> None:
         fdim = self.mesh.topology.dim - 1
-        dofs = dolfinx.fem.locate_dofs_topological(self.L, fdim,
-                                                   self._facets(self.contact_boundary))
+        dofs = dolfinx.fem.locate_dofs_topological(self.L, fdim, self._contact_facets())
         n_owned = self.L.dofmap.index_map.size_local
         self._contact_dofs = dofs[dofs < n_owned]
         pts = self.L.element.interpolation_points
@@ -446,7 +454,12 @@ class NeedleContactProblem(HyperelasticProblem):
         self._gap_qp_expr = dolfinx.fem.Expression(self.gap, qpts)
         self._contact_facet_entities = dolfinx.fem.compute_integration_domains(
             dolfinx.fem.IntegralType.exterior_facet, self.mesh.topology,
-            self._facets(self.contact_boundary)).reshape(-1, 2)
+            self._contact_facets()).reshape(-1, 2)
+
+    def _contact_facets(self) -> np.ndarray:
+        """Local indices of the facets of every contact boundary (sorted, unique)."""
+        return np.unique(np.concatenate([self._facets(b) for b in self.contact_boundaries])
+                         ).astype(np.int32)
 
     def _check_start(self) -> None:
         """The needle must not be inside the reference contact surface at ``d = 0`` (a needle
@@ -459,7 +472,7 @@ class NeedleContactProblem(HyperelasticProblem):
             raise ValueError(
                 f"needle (axis = {self.needle.axis}, entry_point_mm = "
                 f"{self.needle.entry_point_mm}) is {-g_min:.3g} mm inside the contact surface "
-                f"{self.contact_boundary!r} at needle advance 0: give the needle in the mesh's "
+                f"{self.contact_boundaries!r} at needle advance 0: give the needle in the mesh's "
                 "frame (3-D disc: axis (0, 0, -1), apex at the top face centre)")
 
     # ------------------------------------------------------------------ observables
@@ -486,11 +499,14 @@ class NeedleContactProblem(HyperelasticProblem):
         """The state :meth:`restore` goes back to: displacement (and pressures), contact
         multiplier, penalty factor, needle advance."""
         return (self.w.x.array.copy(), self.multiplier.x.array.copy(), self.penalty_factor,
-                self.needle_displacement_mm)
+                self.needle_displacement_mm,
+                tuple(term.snapshot() for term in self._extra_terms))
 
     def restore(self, state: tuple) -> None:
         """Go back to a :meth:`snapshot`."""
-        w, lam, c, d = state
+        w, lam, c, d, terms = state
+        for term, s in zip(self._extra_terms, terms, strict=True):
+            term.restore(s)
         self.w.x.array[:] = w
         self.w.x.scatter_forward()
         self.multiplier.x.array[:] = lam
@@ -529,9 +545,14 @@ class NeedleContactProblem(HyperelasticProblem):
         return f
 
     def energy(self) -> float:
-        """Total potential of the conservative terms (strain, contact, support), N mm, of
-        the whole body."""
-        return self._sum(self._energy_form) * self.symmetry_copies
+        """Total potential of the conservative terms (strain, contact, support, the energy
+        stored in a cohesive crack), N mm, of the whole body."""
+        stored = sum(term.energies()[0] for term in self._extra_terms)
+        return (self._sum(self._energy_form) + stored) * self.symmetry_copies
+
+    def crack_dissipation(self) -> float:
+        """Energy dissipated by the cohesive crack(s) so far (N mm, whole body)."""
+        return sum(term.energies()[1] for term in self._extra_terms) * self.symmetry_copies
 
     # ------------------------------------------------------------------ solving
     def _residual_floor(self) -> float:
@@ -647,8 +668,16 @@ class NeedleContactProblem(HyperelasticProblem):
                 self.w.x.array[:] = w_backup + dd * rate
                 self.w.x.scatter_forward()
             self.set_needle_displacement(d + dd)
+            for term in self._extra_terms:
+                term.set_increment(dd)
             rec = self.solve_contact(len(result.steps))
+            if rec.converged and dd > c.min_step_mm and any(
+                    term.history_increment() > c.max_history_step for term in self._extra_terms):
+                # A crack front that would jump several elements in one step: a smaller step.
+                rec.converged, rec.snes_reason_name = False, "DAMAGE_STEP"
             if rec.converged:
+                for term in self._extra_terms:
+                    term.commit()
                 f_prev = result.curve[-1][1]
                 work += 0.5 * (f_prev + rec.force_N) * dd
                 rec.work_Nmm = work
@@ -671,7 +700,8 @@ class NeedleContactProblem(HyperelasticProblem):
                     break
                 continue
             result.steps.append(rec)
-            self.restore((w_backup, l_backup, c_backup, d))
+            self.restore((w_backup, l_backup, c_backup, d,
+                          tuple(term.snapshot() for term in self._extra_terms)))
             dd *= c.shrink_factor
             if dd < c.min_step_mm * (1.0 - 1e-12):
                 result.failure = self._insertion_failure("min_step", result)

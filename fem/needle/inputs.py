@@ -62,6 +62,9 @@ class ContactSettings:
         shrink_factor: increment multiplier after a failed step.
         easy_iterations: a step whose Newton solves all took at most this many iterations is easy.
         max_steps: most solves (converged or not) in one insertion.
+        max_history_step: largest growth of a cohesive quadrature point's history (opening)
+            in one step, as a fraction of its failure opening (a larger one repeats the step
+            smaller, down to ``min_step_mm``), in (0, 1].
     """
 
     penalty_factor: float = 10.0
@@ -84,6 +87,7 @@ class ContactSettings:
     shrink_factor: float = 0.5
     easy_iterations: int = 6
     max_steps: int = 400
+    max_history_step: float = 0.25
 
     def __post_init__(self) -> None:
         check_range("penalty_factor", self.penalty_factor, 0.0, 1e6, low_open=True)
@@ -114,6 +118,7 @@ class ContactSettings:
                     high_open=True)
         check_range("easy_iterations", self.easy_iterations, 0, 100)
         check_range("max_steps", self.max_steps, 1, 100000)
+        check_range("max_history_step", self.max_history_step, 0.0, 1.0, low_open=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,7 +297,7 @@ def _write_contact_state(problem, path: pathlib.Path) -> None:
     # needle (zero nodal pressure): lumped L2 projection of the Gauss-point pressure onto the
     # surface nodes instead, p_i = int P phi_i ds / int phi_i ds.
     v = ufl.TestFunction(V1)
-    dsc = problem.ds_contact(problem.boundaries[problem.contact_boundary])
+    dsc = problem._dsc
     num = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(problem.contact_pressure * v * dsc))
     den = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(v * dsc))
     for vec in (num, den):

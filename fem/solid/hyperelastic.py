@@ -585,17 +585,38 @@ class HyperelasticProblem:
         self.snes.setConvergenceTest(convergence_test)
         self._f0 = self._fprev = math.inf
         self._stagnated = False
+        self._extra_terms: list = []
+
+    def add_term(self, term) -> None:
+        """Add a term assembled outside UFL (e.g. a cohesive interface,
+        :class:`fem.needle.fracture.interface.CohesivePlane`).
+
+        At every residual and tangent evaluation, at the current state ``self.w``,
+        ``term.add_residual(b)`` adds its owned entries to ``b`` and ``term.add_jacobian(A)``
+        adds to ``A`` (``ADD_VALUES``), both leaving the rows and columns of constrained dofs
+        alone; they are called from :meth:`add_to_residual` and :meth:`add_to_jacobian`.
+        """
+        self._extra_terms.append(term)
 
     def add_to_residual(self, b: PETSc.Vec) -> None:
         """Hook for residual terms that are not UFL forms: add them to ``b`` (the local form,
         ghosts included: ghost entries are summed into their owners) at the state ``self.w``.
-        Called after DOLFINx's assembly, before the Dirichlet rows are set. Default: none."""
+        Called after DOLFINx's assembly, before the Dirichlet rows are set. Default: the terms
+        of :meth:`add_term`."""
+        if self._extra_terms:
+            self.w.x.scatter_forward()
+            for term in self._extra_terms:
+                term.add_residual(b)
 
     def add_to_jacobian(self, A: PETSc.Mat) -> None:
         """Hook for tangent terms that are not UFL forms: add them to ``A`` (``ADD_VALUES``;
         new nonzeros are allowed) at the state ``self.w``. Called after DOLFINx's assembly,
         which has set the rows and columns of Dirichlet dofs to the identity: leave those out
-        (:attr:`dirichlet_dofs`). Default: none."""
+        (:attr:`dirichlet_dofs`). Default: the terms of :meth:`add_term`."""
+        if self._extra_terms:
+            self.w.x.scatter_forward()
+            for term in self._extra_terms:
+                term.add_jacobian(A)
 
     @property
     def dirichlet_dofs(self) -> np.ndarray:
