@@ -213,7 +213,7 @@ balloon.pressure_atm = [4.0, 6.0, 8.0]
     study = _study(text)
     (slow,) = check_study(study).warnings
     assert "beyond slurm.time = 00:01:00" in slow and "3 case(s)" in slow
-    assert "up to 180 s on 1 rank(s)" in slow  # 8 atm in steps of 2: 4 solves of ~45 s
+    assert "up to 150 s on 1 rank(s)" in slow  # level 1: a continuation, 3 x (25 + 25 s)
     monkeypatch.setattr(check_mod, "COST_WARN_CORE_H", 0.01)
     import hpc.slurm
 
