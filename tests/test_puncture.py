@@ -271,19 +271,67 @@ def test_kind_starts_from_the_balloon_state(tmp_path, monkeypatch):
     # what the balloon adds to the in-situ state: hoop 1.1 / 1.0, flap 0.9 / 0.95, axial 1
     state = PathState(pressure_atm=6.0, axial_stretch=1.21, outer_wall_hoop_stretch=1.1,
                       outer_wall_thickness_stretch=0.75, flap_hoop_stretch=0.9,
-                      flap_thickness_stretch=0.9, channel_diameter_mm=4.0,
+                      flap_thickness_stretch=0.9, channel_diameter_mm=4.9,
                       flap_hoop_stretch_in_situ=0.95, axial_stretch_in_situ=1.21)
     write_path_state(state, tmp_path / PATH_STATE_FILE)
     out = run_puncture(params, MPI.COMM_SELF, tmp_path)
     assert out["prestress_source"] == "balloon"
-    # Laplace: the film's hoop stress at the diameter reached (4.0 mm, not the nominal 5.0)
-    assert out["balloon_hoop_stress_MPa"] == pytest.approx(nominal * 4.0 / 5.0)
+    # the film's hoop stress on a rigid wall at the diameter the balloon problem reached
+    # (4.9 mm), not the free film's at the nominal pressure
+    from fem.closed_form.rupture import film_site_in_channel
+    from meshes.spec import BalloonSpec
+
+    site = film_site_in_channel(6.0, BalloonSpec(), channel_diameter_mm=4.9)
+    assert out["balloon_film_diameter_mm"] == pytest.approx(4.9)
+    assert out["balloon_hoop_stress_MPa"] == pytest.approx(
+        site.hoop_stress_MPa if site.support == "wall" else site.free_hoop_stress_MPa)
+    assert out["balloon_hoop_stress_MPa"] != pytest.approx(nominal)
     assert seen[-1].prestretch_outer_wall == pytest.approx(math.sqrt(1.1))
     assert seen[-1].prestretch_flap == pytest.approx(math.sqrt(0.9 / 0.95))
     assert out["outer_wall_prestretch"] == pytest.approx(math.sqrt(1.1))
     run_puncture({"puncture": {"events": ["outer_wall"], "prestress": "none"}},
                  MPI.COMM_SELF, tmp_path)
     assert seen[-1].prestretch_outer_wall == 1.0
+
+
+def test_flap_starts_from_the_state_the_film_rupture_leaves(tmp_path, monkeypatch):
+    """Issue 14 item 5: the flap is punctured after the film. A pinhole keeps the balloon's
+    pressure and the flap its balloon pre-stretch; a tear deflates the balloon and the flap
+    starts from its residual (in-situ) state, pre-stretch 1. The outer wall is punctured before
+    the film: the balloon's stretch either way."""
+    import fem.closed_form.rupture as rupture
+    import fem.needle.puncture
+    import studies.kinds.puncture as kind
+    from fem.balloon.prestress import PATH_STATE_FILE, PathState, write_path_state
+
+    seen = []
+
+    def fake(case, comm, outdir):
+        seen.append(case)
+        ev = {"status": "punctured", "puncture_force_N": 0.3, "puncture_displacement_mm": 0.4,
+              "threshold_Nmm": 0.1, "cells": 10, "curve": [[0.0, 0.0]], "prestretch": 1.0}
+        return {"events": {"outer_wall": ev, "flap": dict(ev)}}
+
+    monkeypatch.setattr(fem.needle.puncture, "solve_puncture", fake)
+    monkeypatch.setattr(kind, "_film_fe", lambda params, comm: None)
+    monkeypatch.setattr(kind, "_burst_fe", lambda params, comm: None)
+    state = PathState(pressure_atm=6.0, axial_stretch=1.21, outer_wall_hoop_stretch=1.1,
+                      outer_wall_thickness_stretch=0.75, flap_hoop_stretch=1.2,
+                      flap_thickness_stretch=0.9, channel_diameter_mm=4.0,
+                      flap_hoop_stretch_in_situ=1.0, axial_stretch_in_situ=1.21)
+    write_path_state(state, tmp_path / PATH_STATE_FILE)
+    real = rupture.post_rupture_state
+    for mode, start, flap in (("pinhole", "balloon", math.sqrt(1.2)), ("tear", "residual", 1.0)):
+        monkeypatch.setattr(rupture, "post_rupture_state",
+                            lambda _mode, p, mode=mode: real(mode, p))
+        out = kind.run_puncture({}, MPI.COMM_SELF, tmp_path)
+        assert out["flap_start_state"] == start
+        assert out["flap_prestress_after_rupture"] == start
+        assert seen[-1].prestretch_flap == pytest.approx(flap)
+        assert seen[-1].prestretch_outer_wall == pytest.approx(math.sqrt(1.1))
+        assert out["balloon_deflated"] is (mode == "tear")
+    out = kind.run_puncture({"puncture": {"prestress": "none"}}, MPI.COMM_SELF, tmp_path)
+    assert out["flap_start_state"] == "none" and seen[-1].prestretch_flap == 1.0
 
 
 @pytest.mark.mpi

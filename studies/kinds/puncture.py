@@ -45,6 +45,9 @@ with ``rupture.burst_model = "fe"``, the FE balloon of :mod:`fem.balloon.burst`;
 * After the rupture (:func:`fem.closed_form.rupture.post_rupture_state`):
   ``balloon_pressure_after_rupture_atm`` (pinhole: the pressure; tear: 0),
   ``balloon_deflated``, ``flap_prestress_after_rupture`` (``"balloon"`` / ``"residual"``).
+  The flap event starts from that state: with the balloon's hand-over, a tear (the balloon
+  deflates) sets the flap's pre-stretch to 1 (its residual, in-situ state), a pinhole keeps the
+  balloon's; ``flap_start_state`` (``"balloon"``, ``"residual"`` or ``"none"``) says which.
 * Burst (:func:`burst_columns`): ``balloon_burst_atm`` (mean film strength, in the channel),
   ``balloon_burst_mode``, ``balloon_burst_region``, ``balloon_burst_p999_atm`` (the strength's
   0.1 % quantile: what 99.9 % of balloons survive), ``balloon_free_burst_atm``,
@@ -286,13 +289,21 @@ def run_puncture(params: dict, comm, workdir: Path) -> dict:
             params = {**params, "rupture": {**params.get("rupture", {}),
                                             "channel_diameter_reached_mm":
                                                 state.channel_diameter_mm}}
-    rupture_columns(params, {}, film_fe={})  # bad rupture inputs fail before the solve
+    # Bad rupture inputs fail before the solve. The rupture mode is known before the events
+    # (closed forms): the flap, punctured after the film, starts from what the film's rupture
+    # leaves (pinhole: the balloon holds its pressure and the flap keeps the balloon's stretch;
+    # tear: the balloon deflates and the flap is back in its residual, in-situ state).
+    after = rupture_columns(params, {}, film_fe={})["flap_prestress_after_rupture"]
+    flap_start = source
+    if source == "balloon" and after == "residual":
+        case = dataclasses.replace(case, prestretch_flap=1.0)
+        flap_start = "residual"
     fields = Path(workdir) / "fields"
     if comm.rank == 0:
         fields.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     record = solve_puncture(case, comm, fields)
-    out: dict = {"prestress_source": source}
+    out: dict = {"prestress_source": source, "flap_start_state": flap_start}
     forces = {}
     for event, rec in record["events"].items():
         out[f"{event}_prestretch"] = float(rec.get("prestretch", 1.0))
