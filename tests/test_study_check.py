@@ -246,7 +246,7 @@ def test_check_does_not_import_dolfinx():
 def test_shipped_studies_pass_the_check():
     from studies.study import load_study
 
-    for name in ("default.toml", "production.toml"):
+    for name in ("default.toml", "production.toml", "oversizing.toml"):
         report = check_study(load_study(ROOT / "studies" / name))
         assert report.issues == [], report.issues
         assert report.cases == len(load_study(ROOT / "studies" / name).cases)
