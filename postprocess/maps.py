@@ -9,7 +9,10 @@ axes, by default one per needle gauge):
 * :func:`plot_rupture_maps` - the balloon's rupture mode (pinhole / tear / none), with the
   pinhole-to-tear boundary drawn between cells;
 * :func:`plot_feasibility_maps` - where the percutaneous needle punctures the flap and where a
-  from-inside re-entry device cannot.
+  from-inside re-entry device cannot;
+* :func:`plot_first_failure_maps` - which fails first as the balloon pressure rises (the balloon
+  bursts, a wall layer ruptures, or none up to the rated burst pressure) and at what pressure
+  (:func:`first_failure`).
 
 Every cell collects the cases of the table that fall in it. When other axes vary inside a cell
 (an uncertain parameter such as the calcium modulus or the fracture energy is swept), the cell
@@ -50,6 +53,8 @@ __all__ = [
     "category_grid",
     "column_label",
     "feasibility_category",
+    "first_failure",
+    "plot_first_failure_maps",
     "plot_feasibility_maps",
     "plot_rupture_maps",
     "plot_small_multiples",
@@ -66,6 +71,14 @@ FILM = "balloon.film_thickness_mm"
 RUPTURE = "puncture:balloon_rupture_mode"
 NEEDLE_OK = "puncture:feasible_needle_18G"
 DEVICE_OK = "puncture:feasible_reentry_device"
+WALL_RUPTURE_P = "balloon:wall_rupture_pressure_atm"
+WALL_RUPTURE_LAYER = "balloon:wall_rupture_layer"
+BURST_P = "puncture:balloon_burst_atm"
+RBP = "puncture:balloon_rated_burst_atm"
+SEARCH_END = "balloon:wall_failure_search_end"
+SEARCH_END_P = "balloon:wall_failure_search_end_atm"
+#: Derived column: the pressure of the first failure (:func:`first_failure`).
+FIRST_FAILURE_P = "first_failure_pressure_atm"
 
 #: Cell states; only "ok" cells carry a value.
 OK, FAILED, MISSING, NO_VALUE = "ok", "failed", "missing", "no value"
@@ -80,6 +93,12 @@ CATEGORY_COLOURS = {
     "device only": "#fdae61",
     "neither": "#d7191c",
     "mixed": "#984ea3",
+    "balloon bursts": "#ff7f00",
+    "none up to RBP": "#377eb8",
+    "wall: intima": "#fb9a99",
+    "wall: calcium": "#bdbdbd",
+    "wall: media": "#e31a1c",
+    "wall: adventitia": "#67000d",
 }
 _EXTRA_COLOURS = ("#a65628", "#f781bf", "#999933", "#66c2a5", "#8da0cb")
 _BLANK = "#d0d0d0"
@@ -740,6 +759,69 @@ def plot_feasibility_maps(frame: pd.DataFrame, outdir: str | os.PathLike, *,
                                                                 _flag(r[device_column])),
                           outdir, name=name, title=title, x_axis=x_axis, y_axis=y_axis,
                           panel_axes=panel_axes, order=order, axes=axes, boundary_sides=None)
+
+
+def _num_or_nan(row: pd.Series, column: str) -> float:
+    value = row.get(column) if column in row else None
+    if is_missing_value(value) or isinstance(value, bool | str):
+        return math.nan
+    return float(value)
+
+
+def first_failure(row: pd.Series) -> tuple[str | None, float]:
+    """Which fails first as the balloon pressure rises, and at what pressure (atm).
+
+    Candidates: the first wall layer to reach its rupture level (``balloon:`` columns of the
+    balloon problem's failure search) and the balloon's burst in its channel
+    (``puncture:balloon_burst_atm``; without it, the free film's limit point where the failure
+    search ended on it). The lower pressure wins: ``"wall: <layer>"`` or ``"balloon bursts"``;
+    ``"none up to RBP"`` when neither comes at or below the catheter's rated burst pressure
+    (``puncture:balloon_rated_burst_atm``; without it, when neither came before the search's
+    end). ``(None, nan)`` when the case holds neither result."""
+    wall = _num_or_nan(row, WALL_RUPTURE_P)
+    layer = row.get(WALL_RUPTURE_LAYER) if WALL_RUPTURE_LAYER in row else None
+    burst = _num_or_nan(row, BURST_P)
+    if not math.isfinite(burst) and str(row.get(SEARCH_END, "")) == "balloon_burst":
+        burst = _num_or_nan(row, SEARCH_END_P)
+    rbp = _num_or_nan(row, RBP)
+    searched = _num_or_nan(row, SEARCH_END_P)
+    if not (math.isfinite(wall) or math.isfinite(burst) or math.isfinite(searched)):
+        return None, math.nan
+    first, what = math.inf, None
+    if math.isfinite(wall):
+        first, what = wall, f"wall: {layer}" if isinstance(layer, str) and layer != "none" \
+            else "wall"
+    if math.isfinite(burst) and burst < first:
+        first, what = burst, "balloon bursts"
+    limit = rbp if math.isfinite(rbp) else math.inf
+    if what is None or first > limit:
+        return "none up to RBP", math.nan
+    return what, first
+
+
+def plot_first_failure_maps(frame: pd.DataFrame, outdir: str | os.PathLike, *,
+                            x_axis: str = PRESSURE, y_axis: str = GRADE,
+                            panel_axes: Sequence[str] = (GAUGE,), order: dict | None = None,
+                            axes: Sequence[str] | None = None, name: str = "first_failure",
+                            title: str = "which fails first as the pressure rises"
+                            ) -> list[MapSet]:
+    """The category of :func:`first_failure` per cell, and a value map of its pressure
+    (the derived column :data:`FIRST_FAILURE_P`). Other arguments as :func:`plot_value_maps`.
+    Returns the category map set and the pressure map set (absent when no case has one)."""
+    cats, pressures = [], []
+    for _, row in frame.iterrows():
+        c, p = first_failure(row) if row.get("status") == "done" else (None, math.nan)
+        cats.append(c)
+        pressures.append(p if math.isfinite(p) else None)
+    frame = frame.assign(**{"first_failure": cats, FIRST_FAILURE_P: pressures})
+    out = [_category_maps(frame, lambda r: r["first_failure"], outdir, name=name, title=title,
+                          x_axis=x_axis, y_axis=y_axis, panel_axes=panel_axes, order=order,
+                          axes=axes, boundary_sides=None)]
+    if any(p is not None for p in pressures):
+        out.append(plot_value_maps(frame, FIRST_FAILURE_P, outdir, x_axis=x_axis,
+                                   y_axis=y_axis, panel_axes=panel_axes, order=order, axes=axes,
+                                   title="pressure of the first failure (atm)"))
+    return out
 
 
 def write_maps_json(path: str | os.PathLike, maps: Sequence[MapSet]) -> Path:

@@ -163,3 +163,52 @@ def test_maps_json_traces_every_value_to_a_case(frame, tmp_path):
 def test_bad_axis_names_the_column(frame):
     with pytest.raises(ValueError, match="axis = 'balloon.pressure_kPa'"):
         M.value_grid(frame, "puncture:flap_puncture_force_N", x_axis="balloon.pressure_kPa")
+
+
+def test_first_failure_classes_and_pressure():
+    """Which fails first: the lower of the wall's first rupture and the balloon's burst, or
+    none up to the rated burst pressure (issue 14, maps)."""
+    import pandas as pd
+
+    def row(**kw):
+        base = {"status": "done", M.RBP: 14.0}
+        return pd.Series({**base, **kw})
+
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 8.0, M.WALL_RUPTURE_LAYER: "media",
+                                    M.BURST_P: 20.0}))
+    assert (cat, p) == ("wall: media", 8.0)
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 13.0, M.WALL_RUPTURE_LAYER: "media",
+                                    M.BURST_P: 12.0}))
+    assert (cat, p) == ("balloon bursts", 12.0)
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: None, M.WALL_RUPTURE_LAYER: "none",
+                                    M.BURST_P: 18.0}))
+    assert cat == "none up to RBP" and math.isnan(p)
+    # no burst column: the free film's limit point where the failure search ended on it
+    cat, p = M.first_failure(pd.Series({"status": "done", M.WALL_RUPTURE_P: None,
+                                        M.SEARCH_END: "balloon_burst", M.SEARCH_END_P: 20.5}))
+    assert (cat, p) == ("balloon bursts", 20.5)
+    assert M.first_failure(pd.Series({"status": "done"})) == (None, pytest.approx(math.nan,
+                                                                               nan_ok=True))
+
+
+def test_first_failure_map(tmp_path):
+    import pandas as pd
+
+    rows = []
+    for grade, wall in (("pacss-0", None), ("pacss-4", 9.0)):
+        for p in (2.0, 6.0):
+            rows.append({"case_id": f"{grade}-{p}", "status": "done",
+                         "calcification.grade": grade, "balloon.pressure_atm": p,
+                         M.WALL_RUPTURE_P: wall, M.WALL_RUPTURE_LAYER: "media" if wall
+                         else "none", M.BURST_P: 16.0, M.RBP: 14.0})
+    frame = pd.DataFrame(rows)
+    cats, pressure = M.plot_first_failure_maps(frame, tmp_path,
+                                               axes=["calcification.grade",
+                                                     "balloon.pressure_atm"])
+    (grid,) = cats.grids
+    assert grid.cell(2.0, "pacss-0")["value"] == "none up to RBP"
+    assert grid.cell(6.0, "pacss-4")["value"] == "wall: media"
+    (pg,) = pressure.grids
+    assert pg.cell(6.0, "pacss-4")["value"] == pytest.approx(9.0)
+    assert pg.cell(6.0, "pacss-0")["state"] != "ok"
+    assert all(p.exists() for p in cats.paths + pressure.paths)

@@ -487,7 +487,7 @@ def balloon_rupture(pressure_atm: float, needle_radius_mm: float,
         support, pc = site.support, site.contact_pressure_MPa
     support_radius = film.support_radius_mm if film.support_radius_mm is not None else r
     check_range("FilmRupture", "support_radius_mm", support_radius, a, 50.0, lo_open=True,
-                unit=f"mm (above the needle radius {a:g} mm; None = balloon radius {r:g} mm)")
+                unit=f"mm (above the needle radius {a:g} mm; None = the balloon's radius)")
     lam = a / math.sqrt(r * t)
     m, valid = folias_factor(lam)
     root_pi_a = math.sqrt(math.pi * a)

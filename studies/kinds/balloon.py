@@ -95,9 +95,16 @@ def case_from_params(params: dict):
     thickness = calcium.get("thickness_mm", 0.0)
     calc = calcification_for_grade(params.get("calcification", {}).get("grade", "pacss-3"),
                                    **({"thickness_mm": float(thickness)} if thickness else {}))
+    # The balloon's diameter and the oversizing are the puncture kind's rupture inputs: one
+    # balloon for both kinds (rupture.oversizing > 0 sets the channel's rest diameter).
+    rup = params.get("rupture", {})
+    diameter = float(rup.get("balloon_diameter_mm", 5.0))
+    over = float(rup.get("oversizing", 0.0))
+    channel = diameter / over if over > 0.0 else float(b.get("channel_diameter_mm", 4.0))
     model = ArteryModelSpec(
-        balloon=BalloonSpec(film_thickness_mm=float(b.get("film_thickness_mm", 0.025)),
-                            channel_diameter_mm=float(b.get("channel_diameter_mm", 4.0))),
+        balloon=BalloonSpec(diameter_mm=diameter,
+                            film_thickness_mm=float(b.get("film_thickness_mm", 0.025)),
+                            channel_diameter_mm=channel),
         calcification=calc,
         mesh=MeshSpec(level=int(params.get("mesh", {}).get("level", 0))),
     )
@@ -124,6 +131,7 @@ _KEYS = {
     "calcification.thickness_mm": "calcium.thickness_mm",
     "balloon.film_thickness_mm": "balloon.film_thickness_mm",
     "balloon.channel_diameter_mm": "balloon.channel_diameter_mm",
+    "balloon.diameter_mm": "rupture.balloon_diameter_mm",
     "balloon.pressure_atm": "balloon.pressure_atm",
     "balloon.record_every_atm": "balloon.record_every_atm",
     "balloon.true_lumen": "balloon.true_lumen",
