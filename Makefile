@@ -34,13 +34,21 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# `make test` empties this mesh cache, then the serial run fills it and the 2-rank run reads it
+# (tests/conftest.py, fixture session_cache): the meshes are built once per `make test`. Run alone,
+# test-serial / test-mpi use a temporary cache of their own.
+TEST_MESHES := $(CURDIR)/.cache/test-meshes
+TEST_MESH_CACHE ?=
+
 test-serial: venv
-	$(BIN)/python -m pytest -q
+	NRE_TEST_MESH_CACHE=$(TEST_MESH_CACHE) $(BIN)/python -m pytest -q
 
 test-mpi: venv
-	timeout 3000 $(BIN)/mpirun -n $(NP) $(BIN)/python -m pytest -q -m mpi -p no:cacheprovider
+	NRE_TEST_MESH_CACHE=$(TEST_MESH_CACHE) timeout 3000 $(BIN)/mpirun -n $(NP) $(BIN)/python -m pytest -q -m mpi -p no:cacheprovider
 
-test: lint test-serial test-mpi
+test: lint
+	rm -rf $(TEST_MESHES)
+	$(MAKE) --no-print-directory test-serial test-mpi TEST_MESH_CACHE=$(TEST_MESHES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -42,8 +42,18 @@ def _isolated_cache(monkeypatch, shared_tmp):
 
 @pytest.fixture(scope="session")
 def session_cache() -> pathlib.Path:
-    """A mesh cache shared by every test of one run (and every rank)."""
+    """A mesh cache shared by every test of one run (and every rank): a temporary folder, or
+    ``$NRE_TEST_MESH_CACHE`` when set (kept: ``make test`` empties it, the serial run fills it
+    and the 2-rank run reads it back; the cache checks every entry it loads)."""
     comm = MPI.COMM_WORLD
+    keep = os.environ.get("NRE_TEST_MESH_CACHE", "")
+    if keep:
+        path = pathlib.Path(keep)
+        if comm.rank == 0:
+            path.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        yield path
+        return
     path = tempfile.mkdtemp(prefix="nre-session-") if comm.rank == 0 else None
     path = pathlib.Path(comm.bcast(path, root=0))
     yield path
