@@ -34,6 +34,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import hpc.stack
+
 from studies.caseid import case_id
 from studies.kinds import CaseFailed, get_kind, load_kind_modules
 from studies.lock import HEARTBEAT_S, CaseLock
@@ -160,6 +162,7 @@ def run_worker(results: Path, cid: str, workdir: Path, comm) -> dict | None:
                      "traceback": traceback.format_exc()}
         if error is not None:
             write_json_atomic(workdir / f"error-rank{comm.rank}.json", error)
+        hpc.stack.collect(comm)  # the kind's solvers freed on every rank together
         if not _agree(comm, error is None):
             errors = comm.gather(error, root=0)
             first = next(e for e in errors if e) if comm.rank == 0 else None

@@ -40,6 +40,17 @@ def _isolated_cache(monkeypatch, shared_tmp):
     monkeypatch.setenv("NRE_CACHE_DIR", os.fspath(shared_tmp / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _collect_garbage_together():
+    """Under mpirun the cyclic collector is off (:mod:`hpc.stack`): free each test's garbage
+    cycles (solvers, whose destruction is collective) on every rank after the test."""
+    yield
+    if MPI.COMM_WORLD.size > 1:
+        import hpc.stack
+
+        hpc.stack.collect()
+
+
 @pytest.fixture(scope="session")
 def session_cache() -> pathlib.Path:
     """A mesh cache shared by every test of one run (and every rank): a temporary folder, or
