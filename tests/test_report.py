@@ -96,7 +96,10 @@ def test_report_of_a_synthetic_study(tmp_path, capsys, monkeypatch):
     res.mkdir(parents=True)
     (res / "record.json").write_text(json.dumps({
         "case_id": missing, "status": "done", "reason": None, "curves": [], "fields": [],
-        "results": {"puncture": {"flap_puncture_force_N": 123.0}}, "provenance": {}}))
+        # as the runner writes it: the kinds solved and the results of each (else damaged)
+        "solve": ["balloon", "puncture"],
+        "results": {"balloon": {"channel_diameter_mm": 4.5},
+                    "puncture": {"flap_puncture_force_N": 123.0}}, "provenance": {}}))
     (root / "verification.json").write_text(json.dumps({
         "format": "nre-verification/1", "generated": "2026-01-01", "checks": [
             {"solver": "fem.solid.hyperelastic", "name": "Lame cylinder", "expected": 1.0,
