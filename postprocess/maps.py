@@ -11,7 +11,7 @@ axes, by default one per needle gauge):
 * :func:`plot_feasibility_maps` - where the percutaneous needle punctures the flap and where a
   from-inside re-entry device cannot;
 * :func:`plot_first_failure_maps` - which fails first as the balloon pressure rises (the balloon
-  bursts, a wall layer ruptures, or none up to the rated burst pressure) and at what pressure
+  bursts, the wall perforates, or none up to the rated burst pressure) and at what pressure
   (:func:`first_failure`).
 
 Every cell collects the cases of the table that fall in it. When other axes vary inside a cell
@@ -71,8 +71,8 @@ FILM = "balloon.film_thickness_mm"
 RUPTURE = "puncture:balloon_rupture_mode"
 NEEDLE_OK = "puncture:feasible_needle_18G"
 DEVICE_OK = "puncture:feasible_reentry_device"
-WALL_RUPTURE_P = "balloon:wall_rupture_pressure_atm"
-WALL_RUPTURE_LAYER = "balloon:wall_rupture_layer"
+WALL_RUPTURE_P = "balloon:outer_wall_rupture_pressure_atm"  # media or adventitia: perforation
+OUTER_LAYERS = ("media", "adventitia")
 BURST_P = "puncture:balloon_burst_atm"
 RBP = "puncture:balloon_rated_burst_atm"
 SEARCH_END = "balloon:wall_failure_search_end"
@@ -771,15 +771,21 @@ def _num_or_nan(row: pd.Series, column: str) -> float:
 def first_failure(row: pd.Series) -> tuple[str | None, float]:
     """Which fails first as the balloon pressure rises, and at what pressure (atm).
 
-    Candidates: the first wall layer to reach its rupture level (``balloon:`` columns of the
-    balloon problem's failure search) and the balloon's burst in its channel
+    Candidates: the wall's perforation, the first of the outer layers (media, adventitia) to
+    reach its rupture strength (``balloon:outer_wall_rupture_pressure_atm`` and the per-layer
+    ``balloon:<layer>_rupture_pressure_atm`` of the balloon problem's failure search; the
+    intima, the dissected flap, and the calcium crack at far lower pressures in the default
+    study and are mapped apart), and the balloon's burst in its channel
     (``puncture:balloon_burst_atm``; without it, the free film's limit point where the failure
     search ended on it). The lower pressure wins: ``"wall: <layer>"`` or ``"balloon bursts"``;
     ``"none up to RBP"`` when neither comes at or below the catheter's rated burst pressure
     (``puncture:balloon_rated_burst_atm``; without it, when neither came before the search's
     end). ``(None, nan)`` when the case holds neither result."""
     wall = _num_or_nan(row, WALL_RUPTURE_P)
-    layer = row.get(WALL_RUPTURE_LAYER) if WALL_RUPTURE_LAYER in row else None
+    layers = {name: _num_or_nan(row, f"balloon:{name}_rupture_pressure_atm")
+              for name in OUTER_LAYERS}
+    known = {k: v for k, v in layers.items() if math.isfinite(v)}
+    layer = min(known, key=known.get) if known else None
     burst = _num_or_nan(row, BURST_P)
     if not math.isfinite(burst) and str(row.get(SEARCH_END, "")) == "balloon_burst":
         burst = _num_or_nan(row, SEARCH_END_P)
@@ -789,8 +795,7 @@ def first_failure(row: pd.Series) -> tuple[str | None, float]:
         return None, math.nan
     first, what = math.inf, None
     if math.isfinite(wall):
-        first, what = wall, f"wall: {layer}" if isinstance(layer, str) and layer != "none" \
-            else "wall"
+        first, what = wall, f"wall: {layer}" if layer else "wall"
     if math.isfinite(burst) and burst < first:
         first, what = burst, "balloon bursts"
     limit = rbp if math.isfinite(rbp) else math.inf

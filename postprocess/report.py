@@ -51,7 +51,8 @@ DEFAULT_VALUE_MAPS: tuple[tuple[str, str], ...] = (
     ("puncture:flap_puncture_displacement_mm", "puncture depth, flap"),
     ("balloon:channel_diameter_mm", "balloon diameter in the channel"),
     ("balloon:wall_damage_pressure_atm", "balloon pressure at the wall's damage onset (atm)"),
-    ("balloon:wall_rupture_pressure_atm", "balloon pressure at the wall's rupture (atm)"),
+    ("balloon:wall_rupture_pressure_atm",
+     "balloon pressure at the first layer's rupture, intima and calcium included (atm)"),
     ("balloon:outer_wall_rupture_pressure_atm",
      "balloon pressure at the outer wall's rupture: perforation (atm)"),
     ("puncture:balloon_burst_atm", "balloon burst pressure in the channel (atm)"),
@@ -235,8 +236,8 @@ def _draw_maps(table: StudyTable, opts: ReportOptions, outdir: Path, notes: list
         everything.append(feas)
     if any(_present(frame, c) for c in (M.WALL_RUPTURE_P, M.BURST_P, M.SEARCH_END)):
         first = M.plot_first_failure_maps(frame, outdir, panel_axes=panels, **common)
-        sections.append(("which fails first as the pressure rises: the balloon or a wall "
-                         "layer", first))
+        sections.append(("which fails first as the pressure rises: the balloon bursts or the "
+                         "wall perforates", first))
         everything += first
     return everything, sections
 

@@ -174,14 +174,15 @@ def test_first_failure_classes_and_pressure():
         base = {"status": "done", M.RBP: 14.0}
         return pd.Series({**base, **kw})
 
-    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 8.0, M.WALL_RUPTURE_LAYER: "media",
-                                    M.BURST_P: 20.0}))
+    media = "balloon:media_rupture_pressure_atm"
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 8.0, media: 8.0, M.BURST_P: 20.0,
+                                    "balloon:adventitia_rupture_pressure_atm": None,
+                                    # the intima's and the calcium's rupture are not perforation
+                                    "balloon:intima_rupture_pressure_atm": 0.3}))
     assert (cat, p) == ("wall: media", 8.0)
-    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 13.0, M.WALL_RUPTURE_LAYER: "media",
-                                    M.BURST_P: 12.0}))
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: 13.0, media: 13.0, M.BURST_P: 12.0}))
     assert (cat, p) == ("balloon bursts", 12.0)
-    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: None, M.WALL_RUPTURE_LAYER: "none",
-                                    M.BURST_P: 18.0}))
+    cat, p = M.first_failure(row(**{M.WALL_RUPTURE_P: None, M.BURST_P: 18.0}))
     assert cat == "none up to RBP" and math.isnan(p)
     # no burst column: the free film's limit point where the failure search ended on it
     cat, p = M.first_failure(pd.Series({"status": "done", M.WALL_RUPTURE_P: None,
@@ -199,8 +200,8 @@ def test_first_failure_map(tmp_path):
         for p in (2.0, 6.0):
             rows.append({"case_id": f"{grade}-{p}", "status": "done",
                          "calcification.grade": grade, "balloon.pressure_atm": p,
-                         M.WALL_RUPTURE_P: wall, M.WALL_RUPTURE_LAYER: "media" if wall
-                         else "none", M.BURST_P: 16.0, M.RBP: 14.0})
+                         M.WALL_RUPTURE_P: wall, "balloon:media_rupture_pressure_atm": wall,
+                         M.BURST_P: 16.0, M.RBP: 14.0})
     frame = pd.DataFrame(rows)
     cats, pressure = M.plot_first_failure_maps(frame, tmp_path,
                                                axes=["calcification.grade",
