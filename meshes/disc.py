@@ -145,27 +145,9 @@ def build_layered_disc(spec: LayeredDiscSpec) -> None:
 
 def load_layered_disc(spec: LayeredDiscSpec, comm) -> DiscMesh:
     """Build the disc on rank 0 of ``comm`` and distribute it (no cache: it takes ~0.1 s)."""
-    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
+    from meshes.gmsh_build import build_on_rank0
 
-    import dolfinx
-    import gmsh
-    from dolfinx.io import gmsh as gmshio
-
-    started = False
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            build_layered_disc(spec)
-        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2, partitioner=partitioner)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+    data = build_on_rank0(lambda: build_layered_disc(spec), comm, gdim=2, tdim=2)
     msh = data.mesh
     msh.topology.create_connectivity(1, 2)
     return DiscMesh(msh, data.cell_tags, data.facet_tags, spec.regions, dict(DISC_BOUNDARY_TAGS),
@@ -251,28 +233,10 @@ def build_layered_disc_3d(spec: LayeredDiscSpec, sector: str = "quarter") -> Non
 
 def load_layered_disc_3d(spec: LayeredDiscSpec, comm, sector: str = "quarter") -> DiscMesh:
     """Build the 3-D disc ``sector`` on rank 0 of ``comm`` and distribute it (no cache)."""
-    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
-
-    import dolfinx
-    import gmsh
-    from dolfinx.io import gmsh as gmshio
+    from meshes.gmsh_build import build_on_rank0
 
     _check_sector(sector)
-    started = False
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            build_layered_disc_3d(spec, sector)
-        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 3)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+    data = build_on_rank0(lambda: build_layered_disc_3d(spec, sector), comm, gdim=3, tdim=3)
     msh = data.mesh
     msh.topology.create_connectivity(2, 3)
     return DiscMesh(msh, data.cell_tags, data.facet_tags, spec.regions,

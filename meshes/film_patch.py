@@ -127,28 +127,11 @@ def build_film_patch(spec: FilmPatchSpec) -> None:
 
 def load_film_patch(spec: FilmPatchSpec, comm) -> FilmPatchMesh:
     """Build the patch on rank 0 of ``comm``, distribute it and map it onto the cylinder."""
-    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
-
-    import dolfinx
-    import gmsh
     import numpy as np
-    from dolfinx.io import gmsh as gmshio
 
-    started = False
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            build_film_patch(spec)
-        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 2)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+    from meshes.gmsh_build import build_on_rank0
+
+    data = build_on_rank0(lambda: build_film_patch(spec), comm, gdim=3, tdim=2)
     msh = data.mesh
     if spec.cylinder_radius_mm is not None:
         x = msh.geometry.x
@@ -169,56 +152,46 @@ def load_balloon_surface(comm, diameter_mm: float, body_length_mm: float, cone_l
     Regions ``film_body``, ``film_cone_proximal``, ``film_cone_distal``; boundaries
     ``neck_proximal``, ``neck_distal``.
     """
-    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
-
     import gmsh
-    from dolfinx.io import gmsh as gmshio
+
+    from meshes.gmsh_build import build_on_rank0
 
     check_range("balloon_surface", "size_mm", size_mm, 0.01, 5.0, unit="mm")
     check_range("balloon_surface", "neck_diameter_mm", neck_diameter_mm, 0.05, diameter_mm,
                 hi_open=True, unit="mm (below diameter_mm)")
-    started = False
     regions = {"film_body": 1, "film_cone_proximal": 2, "film_cone_distal": 3}
     boundaries = {"neck_proximal": 11, "neck_distal": 12}
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            gmsh.model.add("balloon_surface")
-            occ = gmsh.model.occ
-            r, rn = 0.5 * diameter_mm, 0.5 * neck_diameter_mm
-            zb, zc = 0.5 * body_length_mm, 0.5 * body_length_mm + cone_length_mm
-            pts = [occ.addPoint(rn, 0, -zc), occ.addPoint(r, 0, -zb), occ.addPoint(r, 0, zb),
-                   occ.addPoint(rn, 0, zc)]
-            lines = [occ.addLine(pts[i], pts[i + 1]) for i in range(3)]
-            occ.revolve([(1, ln) for ln in lines], 0, 0, 0, 0, 0, 1, 2 * math.pi)
-            occ.removeAllDuplicates()
-            occ.synchronize()
-            groups: dict[str, list[int]] = {k: [] for k in regions}
-            for _, srf in gmsh.model.getEntities(2):
-                z = occ.getCenterOfMass(2, srf)[2]
-                groups["film_body" if abs(z) < zb else
-                       "film_cone_proximal" if z < 0 else "film_cone_distal"].append(srf)
-            necks: dict[str, list[int]] = {k: [] for k in boundaries}
-            for _, cv in gmsh.model.getEntities(1):
-                zmin, zmax = gmsh.model.getBoundingBox(1, cv)[2::3]
-                if abs(zmax - zmin) < 1e-5 and abs(abs(zmin) - zc) < 1e-5:
-                    necks["neck_proximal" if zmin < 0 else "neck_distal"].append(cv)
-            for key, tags in groups.items():
-                gmsh.model.addPhysicalGroup(2, tags, regions[key], name=key)
-            for key, tags in necks.items():
-                gmsh.model.addPhysicalGroup(1, tags, boundaries[key], name=key)
-            gmsh.option.setNumber("Mesh.MeshSizeMax", size_mm)
-            gmsh.option.setNumber("Mesh.MeshSizeMin", 0.2 * size_mm)
-            gmsh.model.mesh.generate(2)
-            if order == 2:
-                gmsh.model.mesh.setOrder(2)
-        data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+
+    def build() -> None:
+        gmsh.model.add("balloon_surface")
+        occ = gmsh.model.occ
+        r, rn = 0.5 * diameter_mm, 0.5 * neck_diameter_mm
+        zb, zc = 0.5 * body_length_mm, 0.5 * body_length_mm + cone_length_mm
+        pts = [occ.addPoint(rn, 0, -zc), occ.addPoint(r, 0, -zb), occ.addPoint(r, 0, zb),
+               occ.addPoint(rn, 0, zc)]
+        lines = [occ.addLine(pts[i], pts[i + 1]) for i in range(3)]
+        occ.revolve([(1, ln) for ln in lines], 0, 0, 0, 0, 0, 1, 2 * math.pi)
+        occ.removeAllDuplicates()
+        occ.synchronize()
+        groups: dict[str, list[int]] = {k: [] for k in regions}
+        for _, srf in gmsh.model.getEntities(2):
+            z = occ.getCenterOfMass(2, srf)[2]
+            groups["film_body" if abs(z) < zb else
+                   "film_cone_proximal" if z < 0 else "film_cone_distal"].append(srf)
+        necks: dict[str, list[int]] = {k: [] for k in boundaries}
+        for _, cv in gmsh.model.getEntities(1):
+            zmin, zmax = gmsh.model.getBoundingBox(1, cv)[2::3]
+            if abs(zmax - zmin) < 1e-5 and abs(abs(zmin) - zc) < 1e-5:
+                necks["neck_proximal" if zmin < 0 else "neck_distal"].append(cv)
+        for key, tags in groups.items():
+            gmsh.model.addPhysicalGroup(2, tags, regions[key], name=key)
+        for key, tags in necks.items():
+            gmsh.model.addPhysicalGroup(1, tags, boundaries[key], name=key)
+        gmsh.option.setNumber("Mesh.MeshSizeMax", size_mm)
+        gmsh.option.setNumber("Mesh.MeshSizeMin", 0.2 * size_mm)
+        gmsh.model.mesh.generate(2)
+        if order == 2:
+            gmsh.model.mesh.setOrder(2)
+
+    data = build_on_rank0(build, comm, gdim=3)
     return FilmPatchMesh(data.mesh, data.cell_tags, data.facet_tags, regions, boundaries, None)

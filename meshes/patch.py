@@ -198,27 +198,9 @@ def build_layered_patch(spec: LayeredPatchSpec) -> None:
 
 def load_layered_patch(spec: LayeredPatchSpec, comm) -> PatchMesh:
     """Build the patch on rank 0 of ``comm`` and distribute it (no cache)."""
-    import hpc.stack  # noqa: F401  (orders MPI before DOLFINx)
+    from meshes.gmsh_build import build_on_rank0
 
-    import dolfinx
-    import gmsh
-    from dolfinx.io import gmsh as gmshio
-
-    started = False
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            build_layered_patch(spec)
-        partitioner = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet, 3)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=3, partitioner=partitioner)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+    data = build_on_rank0(lambda: build_layered_patch(spec), comm, gdim=3, tdim=3)
     msh = data.mesh
     msh.topology.create_connectivity(2, 3)
     return PatchMesh(msh, data.cell_tags, data.facet_tags, spec.regions,

@@ -138,30 +138,16 @@ def solve_dcb(spec: DCBSpec, comm, *, max_opening_mm: float, steps: int = 40,
 
     import dolfinx
     import dolfinx.fem.petsc
-    import gmsh
     import numpy as np
-    from dolfinx.io import gmsh as gmshio
     from mpi4py import MPI
     from petsc4py import PETSc
 
     from fem.needle.fracture.interface import CohesivePlane, CohesiveSettings
     from fem.solid.hyperelastic import DisplacementBC, HyperelasticProblem, SolverOptions
     from fem.solid.materials import CompressibleNeoHookean
+    from meshes.gmsh_build import build_on_rank0
 
-    started = False
-    try:
-        if comm.rank == 0:
-            if not gmsh.isInitialized():
-                gmsh.initialize(interruptible=False)
-                started = True
-            gmsh.option.setNumber("General.Terminal", 0)
-            build_dcb(spec)
-        data = gmshio.model_to_mesh(gmsh.model, comm, 0, gdim=2)
-    finally:
-        if started:
-            gmsh.finalize()
-        elif comm.rank == 0 and gmsh.isInitialized():
-            gmsh.model.remove()
+    data = build_on_rank0(lambda: build_dcb(spec), comm, gdim=2)
     mesh = data.mesh
     E, nu = spec.modulus_MPa, spec.poisson_ratio
     material = CompressibleNeoHookean(mu_MPa=E / (2 * (1 + nu)),
