@@ -49,6 +49,7 @@ import hpc.stack  # noqa: F401  (orders MPI before DOLFINx; keep first)
 
 from mpi4py import MPI
 
+from fem._json import json_ready
 from fem.balloon.film import (
     ATM_MPA,
     RBP_SURVIVAL,
@@ -131,7 +132,7 @@ class BurstResult:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["thresholds_atm"] = {str(k): v for k, v in self.thresholds_atm.items()}
-        return _clean(out)
+        return json_ready(out)
 
 
 def find_burst(problem: MembraneProblem, strength_MPa: float,
@@ -317,7 +318,7 @@ def solve_balloon_burst(case: BalloonBurstCase, comm: MPI.Comm = MPI.COMM_WORLD,
     free, conf = results["free"], results["confined"]
     rbp = case.rating.rated_burst_pressure_atm
     free_p999 = free.thresholds_atm.get(p999, math.nan)
-    return _clean({
+    return json_ready({
         "free": free.to_dict(),
         "confined": conf.to_dict(),
         "free_burst_atm": free.burst_pressure_atm,
@@ -344,13 +345,3 @@ def solve_balloon_burst(case: BalloonBurstCase, comm: MPI.Comm = MPI.COMM_WORLD,
         "atm_MPa": ATM_MPA,
     })
 
-
-def _clean(x):
-    """nan/inf -> None, recursively (JSON)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x

@@ -71,6 +71,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem._json import json_ready
 from fem.balloon.film import NeoHookeanFilm, _check, cylinder_tensions
 from fem.balloon.membrane import surface_kinematics
 from fem.needle.geometry import Needle, ufl_ops
@@ -242,16 +243,7 @@ class FilmPunctureResult:
     wall_time_s: float = 0.0
 
     def to_dict(self) -> dict:
-        def clean(x):
-            if isinstance(x, float) and not math.isfinite(x):
-                return None
-            if isinstance(x, dict):
-                return {k: clean(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [clean(v) for v in x]
-            return x
-
-        return clean(asdict(self))
+        return json_ready(asdict(self))
 
 
 def reference_stretches(state: FilmState, material: NeoHookeanFilm,

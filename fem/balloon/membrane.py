@@ -84,6 +84,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem._json import json_ready
 from fem.balloon.film import (  # noqa: F401  (re-exported: the film laws the problem uses)
     ATM_MPA,
     BalloonFilm,
@@ -306,17 +307,7 @@ class MembraneResult:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (nan becomes None)."""
-
-        def clean(x):
-            if isinstance(x, float) and not math.isfinite(x):
-                return None
-            if isinstance(x, dict):
-                return {k: clean(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [clean(v) for v in x]
-            return x
-
-        return clean(asdict(self))
+        return json_ready(asdict(self))
 
     def curve(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Pressure (atm) and mid-plane diameter (mm) of the converged output points."""
